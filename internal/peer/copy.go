@@ -1,0 +1,40 @@
+package peer
+
+import (
+	"errors"
+	"io"
+	"time"
+)
+
+// copyChunks copies n bytes (n < 0: up to EOF) from src to dst in chunks,
+// renewing a deadline before each so that any stall longer than idle fails.
+// Each chunk is one io.CopyN, which keeps the zero-copy paths: with an
+// *os.File source and a *net.TCPConn destination it is sendfile, the
+// other way round splice. progress, if set, is told the running total.
+func copyChunks(dst io.Writer, src io.Reader, n int64, setDeadline func(time.Time) error, idle time.Duration, progress func(int64)) (int64, error) {
+	var done int64
+	for n < 0 || done < n {
+		want := int64(chunkSize)
+		if n >= 0 {
+			want = min(want, n-done)
+		}
+		if err := setDeadline(time.Now().Add(idle)); err != nil {
+			return done, err
+		}
+		m, err := io.CopyN(dst, src, want)
+		done += m
+		if progress != nil && m > 0 {
+			progress(done)
+		}
+		if err != nil {
+			if n < 0 && errors.Is(err, io.EOF) {
+				return done, nil
+			}
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return done, err
+		}
+	}
+	return done, nil
+}

@@ -1,0 +1,211 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"p2p/internal/wire"
+)
+
+// DownloadConfig tunes Download. Zero values take the defaults.
+type DownloadConfig struct {
+	DialTimeout time.Duration
+	// IdleTimeout bounds the wait for the status, the size and each chunk.
+	IdleTimeout time.Duration
+	// Progress, when set, is called as bytes arrive with the running total
+	// and the announced size (-1 for a plain GET_FILE, which has none).
+	Progress func(done, total int64)
+	// NoSync skips the fsync before the rename (benchmarks of the network
+	// path only); by default a downloaded file is on disk before it gets
+	// its name.
+	NoSync bool
+}
+
+// Result is what a download came to.
+type Result struct {
+	// Outcome is wire.OK, wire.FileNotFound or wire.Failed: the GET_FILE
+	// line to print is wire.Line(wire.GetFile, wire.StatusFor(wire.GetFile, Outcome)).
+	Outcome wire.Outcome
+	// Bytes is the size of the file written (on OK).
+	Bytes int64
+	// Sized tells whether the peer answered GET_FILE_SIZED (false: the
+	// plain GET_FILE fallback was used).
+	Sized bool
+}
+
+// ErrRefused is wrapped by Download's error when nothing listens at the
+// peer's address (the peer is gone or moved): the caller may refresh the
+// address and try again.
+var ErrRefused = errors.New("connection refused")
+
+// Download fetches the file remote from the peer at addr (ip:port) into
+// local. It asks with GET_FILE_SIZED and falls back once to plain GET_FILE
+// when the peer answers anything but '0' or closes without a status (§3).
+// The bytes go to a temporary file beside local that is renamed only when
+// the transfer ends well: on any failure no file is left and an existing
+// local file is untouched. The error, when not nil, says why in words for
+// a person; Result.Outcome is always set.
+func Download(ctx context.Context, addr, remote, local string, cfg DownloadConfig) (Result, error) {
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	d := &downloader{ctx: ctx, addr: addr, remote: remote, local: local, cfg: cfg}
+	res, err := d.try(wire.GetFileSized)
+	if res.Outcome == wire.OK || errors.Is(err, ErrRefused) || ctx.Err() != nil || d.started {
+		return res, err
+	}
+	return d.try(wire.GetFile)
+}
+
+type downloader struct {
+	ctx                 context.Context
+	addr, remote, local string
+	cfg                 DownloadConfig
+	started             bool // a status '0' came: no fallback after that
+}
+
+func fail(format string, args ...any) (Result, error) {
+	return Result{Outcome: wire.Failed}, fmt.Errorf(format, args...)
+}
+
+// try runs one request with op.
+func (d *downloader) try(op wire.Op) (Result, error) {
+	req, err := wire.AppendPeerRequest(nil, op, d.remote)
+	if err != nil {
+		return fail("GET_FILE %q: %v", d.remote, err)
+	}
+	dialer := net.Dialer{Timeout: d.cfg.DialTimeout}
+	nc, err := dialer.DialContext(d.ctx, "tcp4", d.addr)
+	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return fail("peer %s: %w", d.addr, ErrRefused)
+		}
+		return fail("peer %s: %v", d.addr, err)
+	}
+	c := nc.(*net.TCPConn)
+	defer c.Close()
+	// Cancelling ctx aborts a transfer at once (deadlines cover the rest).
+	stop := context.AfterFunc(d.ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	c.SetWriteDeadline(time.Now().Add(d.cfg.IdleTimeout))
+	if _, err := c.Write(req); err != nil {
+		return fail("peer %s: sending the request: %v", d.addr, err)
+	}
+	c.SetReadDeadline(time.Now().Add(d.cfg.IdleTimeout))
+	st, err := wire.ReadStatus(c)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return fail("peer %s closed without answering %s", d.addr, op)
+		}
+		return fail("peer %s: reading the status: %v", d.addr, err)
+	}
+	if st != wire.StatusOK {
+		o, ok := wire.OutcomeOf(op, st)
+		if !ok {
+			o = wire.Failed
+		}
+		return Result{Outcome: o}, fmt.Errorf("peer %s answered %s %q with status %d", d.addr, op, d.remote, st)
+	}
+	d.started = true
+	size := int64(-1)
+	if op == wire.GetFileSized {
+		n, err := wire.ReadSize(c)
+		if err != nil {
+			return fail("peer %s: reading the size: %v", d.addr, err)
+		}
+		if n > 1<<62 {
+			return fail("peer %s announced an impossible size %d", d.addr, n)
+		}
+		size = int64(n)
+	}
+	n, err := d.receive(c, size)
+	if err != nil {
+		if d.ctx.Err() != nil {
+			err = d.ctx.Err()
+		}
+		return fail("GET_FILE %q from %s: %w", d.remote, d.addr, err)
+	}
+	return Result{Outcome: wire.OK, Bytes: n, Sized: size >= 0}, nil
+}
+
+// receive streams size bytes (size < 0: up to the peer's close) into a
+// temporary file and renames it to local when all is well.
+func (d *downloader) receive(c *net.TCPConn, size int64) (int64, error) {
+	tmp, err := createTemp(d.local)
+	if err != nil {
+		return 0, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	var progress func(int64)
+	if d.cfg.Progress != nil {
+		progress = func(n int64) { d.cfg.Progress(n, size) }
+	}
+	n, err := copyChunks(tmp, c, size, c.SetReadDeadline, d.cfg.IdleTimeout, progress)
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("the peer closed after %d of %d bytes", n, size)
+		}
+		return n, err
+	}
+	if size >= 0 {
+		// Exactly size bytes, then the close: anything more is a
+		// peer that does not follow §3.
+		c.SetReadDeadline(time.Now().Add(d.cfg.IdleTimeout))
+		var one [1]byte
+		if m, err := c.Read(one[:]); m > 0 || !errors.Is(err, io.EOF) {
+			if m > 0 {
+				return n, fmt.Errorf("the peer sent more than the %d bytes it announced", size)
+			}
+			return n, fmt.Errorf("after the %d bytes: %v", size, err)
+		}
+	}
+	if !d.cfg.NoSync {
+		if err := tmp.Sync(); err != nil {
+			return n, err
+		}
+	}
+	if err := tmp.Close(); err != nil {
+		return n, err
+	}
+	if err := os.Rename(tmp.Name(), d.local); err != nil {
+		return n, err
+	}
+	ok = true
+	return n, nil
+}
+
+// createTemp creates the temporary file beside local, readable like a file
+// the user would create. Its name is kept within the 255-byte limit on a
+// file name, whatever local's length.
+func createTemp(local string) (*os.File, error) {
+	dir, base := filepath.Split(local)
+	if dir == "" {
+		dir = "."
+	}
+	if len(base) > 200 {
+		base = base[:200]
+	}
+	f, err := os.CreateTemp(dir, "."+base+".*.part")
+	if err != nil {
+		return nil, err
+	}
+	f.Chmod(0o644)
+	return f, nil
+}

@@ -1,0 +1,237 @@
+package peer
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"p2p/internal/wire"
+)
+
+// ServerConfig tunes a Server. Zero values take the defaults.
+type ServerConfig struct {
+	// RequestTimeout bounds the reading of the request (cop + filename), so
+	// an idle or slow connection cannot hold a handler for long.
+	RequestTimeout time.Duration
+	// IdleTimeout bounds each chunk of the file's transfer.
+	IdleTimeout time.Duration
+	// Logf, when set, receives one line per served request and per error
+	// (without trailing newline). It may be called from several goroutines
+	// at once.
+	Logf func(format string, args ...any)
+}
+
+// Server is a peer's GET_FILE listener: it answers GET_FILE and
+// GET_FILE_SIZED for the names of its Catalog, each connection in its own
+// goroutine, so downloads are served concurrently.
+type Server struct {
+	ln    *net.TCPListener
+	files *Catalog
+	cfg   ServerConfig
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// Listen opens a listener on addr (":0" or "127.0.0.1:0" for an ephemeral
+// port, IPv4) and starts serving files from it.
+func Listen(addr string, files *Catalog, cfg ServerConfig) (*Server, error) {
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	ln, err := net.Listen("tcp4", addr)
+	if err != nil {
+		return nil, fmt.Errorf("GET_FILE listener: %w", err)
+	}
+	s := &Server{ln: ln.(*net.TCPListener), files: files, cfg: cfg, conns: map[net.Conn]struct{}{}}
+	s.wg.Add(1)
+	go s.acceptLoop()
+	return s, nil
+}
+
+// Addr is the listening address.
+func (s *Server) Addr() *net.TCPAddr { return s.ln.Addr().(*net.TCPAddr) }
+
+// Port is the listening port, as CONNECT sends it.
+func (s *Server) Port() int { return s.Addr().Port }
+
+// Close stops the listener, aborts transfers in progress and waits for every
+// handler to return. A sized download cut this way fails on the other side.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	err := s.ln.Close()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return err
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.cfg.Logf != nil {
+		s.cfg.Logf(format, args...)
+	}
+}
+
+func (s *Server) acceptLoop() {
+	defer s.wg.Done()
+	var delay time.Duration
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of descriptors and the like: back off and go on, as
+			// net/http does, instead of dying.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.logf("GET_FILE listener: %v; retrying in %v", err, delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		if !s.track(c, true) {
+			c.Close()
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.track(c, false)
+			defer c.Close()
+			s.serve(c.(*net.TCPConn))
+		}()
+	}
+}
+
+// track adds or removes a live connection; adding fails once closed.
+func (s *Server) track(c net.Conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.closed {
+			return false
+		}
+		s.conns[c] = struct{}{}
+	} else {
+		delete(s.conns, c)
+	}
+	return true
+}
+
+// serve answers one request.
+func (s *Server) serve(c *net.TCPConn) {
+	who := c.RemoteAddr().String()
+	c.SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))
+	// The request is at most 33+256 bytes; a small buffer keeps 1,000 idle
+	// connections cheap.
+	op, name, err := wire.ReadPeerRequest(bufio.NewReaderSize(c, 512))
+	switch {
+	case errors.Is(err, wire.ErrInvalidField):
+		s.logf("GET_FILE from %s: filename field without NUL", who)
+		s.writeStatus(c, statusFailed)
+		return
+	case err != nil:
+		// Unknown cop, truncated request, timeout: no reply, as the
+		// central server does. Only bad bytes are worth a word: a peer
+		// that hung up or went idle is not news.
+		if errors.Is(err, wire.ErrMalformed) {
+			s.logf("GET_FILE from %s: bad request: %v", who, err)
+		}
+		return
+	}
+	f, st, status := s.open(name)
+	if status != wire.StatusOK {
+		if status == statusNotFound {
+			s.logf("%s from %s: %q: not published or not on disk", op, who, name)
+		}
+		s.writeStatus(c, status)
+		return
+	}
+	defer f.Close()
+	head := wire.AppendStatus(nil, wire.StatusOK)
+	size := st.Size()
+	if op == wire.GetFileSized {
+		head = wire.AppendSize(head, uint64(size))
+	} else {
+		size = -1 // to EOF
+	}
+	c.SetWriteDeadline(time.Now().Add(s.cfg.IdleTimeout))
+	if _, err := c.Write(head); err != nil {
+		s.logf("%s from %s: %q: %v", op, who, name, err)
+		return
+	}
+	n, err := copyChunks(c, f, size, c.SetWriteDeadline, s.cfg.IdleTimeout, nil)
+	if err != nil {
+		s.logf("%s from %s: %q: sent %d bytes, then: %v", op, who, name, n, err)
+		return
+	}
+	s.finish(c)
+	s.logf("sent %q to %s (%d bytes)", name, who, n)
+}
+
+// Statuses of §3.
+const (
+	statusNotFound wire.Status = 1
+	statusFailed   wire.Status = 2
+)
+
+// open finds and opens a published file: '1' when the name is not published
+// or the file is not on disk, '2' for any other error (including a name
+// that is not a regular file).
+func (s *Server) open(name string) (*os.File, os.FileInfo, wire.Status) {
+	path, ok := s.files.Path(name)
+	if !ok {
+		return nil, nil, statusNotFound
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, statusNotFound
+		}
+		s.logf("GET_FILE %q: %v", name, err)
+		return nil, nil, statusFailed
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file", path)
+	}
+	if err != nil {
+		f.Close()
+		s.logf("GET_FILE %q: %v", name, err)
+		return nil, nil, statusFailed
+	}
+	return f, st, wire.StatusOK
+}
+
+func (s *Server) writeStatus(c *net.TCPConn, st wire.Status) {
+	c.SetWriteDeadline(time.Now().Add(s.cfg.IdleTimeout))
+	c.Write(wire.AppendStatus(nil, st))
+	s.finish(c)
+}
+
+// finish half-closes and waits (briefly) for the downloader to close, so
+// that the last bytes are not lost to a reset if the downloader sent
+// more than its request.
+func (s *Server) finish(c *net.TCPConn) {
+	c.CloseWrite()
+	c.SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))
+	io.CopyN(io.Discard, c, 1<<16)
+}
