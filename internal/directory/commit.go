@@ -1,0 +1,365 @@
+package directory
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"p2p/internal/wire"
+)
+
+// batch gathers the changes made since the last one was cut, and then the
+// plan to write them. Its waiters block on done and read err.
+type batch struct {
+	ops  int
+	undo []func() // in the order the changes were made
+
+	usersAdd     []string
+	usersRewrite bool
+	connAdd      []wire.UserRecord
+	connRewrite  bool
+	files        map[string]*fileChange
+
+	// The plan, filled by cut under the lock: whole contents to rewrite.
+	usersAll []string
+	connAll  []wire.UserRecord
+	plans    []filePlan
+
+	done chan struct{}
+	err  error
+}
+
+// fileChange is what a batch does to one files/<user>.csv: append records,
+// or rewrite it whole (it was created, shrunk, or must be removed).
+type fileChange struct {
+	rewrite bool
+	add     []wire.FileRecord
+}
+
+// filePlan is the write of one files/<user>.csv.
+type filePlan struct {
+	user    string
+	remove  bool              // the user is no longer connected
+	rewrite bool              // recs is the whole list, else the records to append
+	recs    []wire.FileRecord // nil for remove
+}
+
+// dirtySet names the files that may not match the memory (a batch that
+// touched them failed): the next batch rewrites them whole.
+type dirtySet struct {
+	users, conns bool
+	files        map[string]bool
+}
+
+func (d dirtySet) any() bool { return d.users || d.conns || len(d.files) > 0 }
+
+func newBatch() *batch {
+	return &batch{files: make(map[string]*fileChange), done: make(chan struct{})}
+}
+
+func (b *batch) fileChange(user string) *fileChange {
+	fc := b.files[user]
+	if fc == nil {
+		fc = &fileChange{}
+		b.files[user] = fc
+	}
+	return fc
+}
+
+func userRecord(u string, a addr) wire.UserRecord {
+	return wire.UserRecord{Username: u, IP: a.ip, Port: a.port}
+}
+
+// retryInterval is how often a store whose last write failed tries again
+// when no new change comes to carry the repair.
+const retryInterval = 250 * time.Millisecond
+
+// commitLoop writes batches one after the other until the store is closed
+// and nothing is pending. While one batch is written, the next one fills
+// up: that is the group commit.
+func (s *Store) commitLoop() {
+	defer close(s.stopped)
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	for {
+		s.mu.Lock()
+		ops, dirty, closed := s.pending.ops, s.dirty.any(), s.closed
+		s.mu.Unlock()
+		if ops > 0 {
+			s.commit()
+			continue
+		}
+		if closed {
+			return
+		}
+		if dirty {
+			retry.Reset(retryInterval)
+		}
+		select {
+		case <-s.wake:
+		case <-retry.C:
+			s.commit()
+		}
+	}
+}
+
+// commit cuts the pending batch, writes it and releases its waiters.
+func (s *Store) commit() error {
+	b := s.cut()
+	err := s.write(b)
+	s.finish(b, err)
+	return err
+}
+
+// cut takes the pending batch, adds the rewrites of dirty files, and takes
+// the snapshots its rewrites need, all under the lock: the plan is exactly
+// the state after the batch's changes.
+func (s *Store) cut() *batch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.pending
+	s.pending = newBatch()
+	b.usersRewrite = b.usersRewrite || s.dirty.users
+	b.connRewrite = b.connRewrite || s.dirty.conns
+	for u := range s.dirty.files {
+		b.fileChange(u).rewrite = true
+	}
+	s.dirty = dirtySet{files: make(map[string]bool)}
+	if b.usersRewrite {
+		b.usersAll = make([]string, 0, s.users.len())
+		s.users.each(func(u string, _ struct{}) { b.usersAll = append(b.usersAll, u) })
+	}
+	if b.connRewrite {
+		b.connAll = make([]wire.UserRecord, 0, s.conns.len())
+		s.conns.each(func(u string, a addr) { b.connAll = append(b.connAll, userRecord(u, a)) })
+	}
+	for u, fc := range b.files {
+		p := filePlan{user: u}
+		list := s.files[u]
+		switch {
+		case list == nil:
+			p.remove = true
+		case fc.rewrite:
+			p.rewrite = true
+			p.recs = make([]wire.FileRecord, 0, list.len())
+			list.each(func(f, d string) { p.recs = append(p.recs, wire.FileRecord{Filename: f, Description: d}) })
+		default:
+			p.recs = fc.add
+		}
+		b.plans = append(b.plans, p)
+	}
+	s.inflight = b
+	return b
+}
+
+// finish releases b's waiters. When b failed, the changes queued behind it
+// (which may depend on b's) fail too; the memory is rolled back, newest
+// change first, and every file b touched is marked for a whole rewrite.
+func (s *Store) finish(b *batch, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight = nil
+	if err != nil {
+		next := s.pending
+		s.pending = newBatch()
+		rollback(next)
+		rollback(b)
+		s.dirty.users = s.dirty.users || b.usersRewrite || len(b.usersAdd) > 0
+		s.dirty.conns = s.dirty.conns || b.connRewrite || len(b.connAdd) > 0
+		for u := range b.files {
+			s.dirty.files[u] = true
+		}
+		next.err = fmt.Errorf("an earlier batch failed: %w", err)
+		close(next.done)
+		if !s.failing {
+			fmt.Fprintf(s.warn, "directory: cannot write to %s: %v (changes answer their FAIL code until it works again)\n", s.dir, err)
+			s.failing = true
+		}
+	} else if s.failing {
+		fmt.Fprintf(s.warn, "directory: %s is writable again\n", s.dir)
+		s.failing = false
+	}
+	b.err = err
+	close(b.done)
+}
+
+func rollback(b *batch) {
+	for i := len(b.undo) - 1; i >= 0; i-- {
+		b.undo[i]()
+	}
+}
+
+// write puts b's plan on disk: users.csv, then connected.csv, then the
+// published lists, then one fsync per folder touched. The load tolerates a
+// crash between any two steps (see load).
+func (s *Store) write(b *batch) error {
+	var syncDir, syncFiles bool
+	usersPath := filepath.Join(s.dir, UsersFile)
+	if b.usersRewrite {
+		var buf []byte
+		for _, u := range b.usersAll {
+			buf = appendRecord(buf, u)
+		}
+		if err := s.replace(usersPath, buf); err != nil {
+			return err
+		}
+		syncDir = true
+	} else if len(b.usersAdd) > 0 {
+		var buf []byte
+		for _, u := range b.usersAdd {
+			buf = appendRecord(buf, u)
+		}
+		if err := s.appendTo(usersPath, buf); err != nil {
+			return err
+		}
+	}
+	connPath := filepath.Join(s.dir, ConnectedFile)
+	if b.connRewrite {
+		if err := s.replace(connPath, appendUsers(nil, b.connAll)); err != nil {
+			return err
+		}
+		syncDir = true
+	} else if len(b.connAdd) > 0 {
+		if err := s.appendTo(connPath, appendUsers(nil, b.connAdd)); err != nil {
+			return err
+		}
+	}
+	if len(b.plans) > 0 {
+		switch err := os.Mkdir(s.filesDir, 0o755); {
+		case err == nil:
+			syncDir = true
+		case !errors.Is(err, fs.ErrExist):
+			return err
+		}
+	}
+	for _, p := range b.plans {
+		path := filepath.Join(s.filesDir, p.user+".csv")
+		var err error
+		switch {
+		case p.remove:
+			err = os.Remove(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				err = nil
+			}
+			syncFiles = true
+		case p.rewrite:
+			err = s.replace(path, appendFiles(nil, p.recs))
+			syncFiles = true
+		default:
+			err = s.appendTo(path, appendFiles(nil, p.recs))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if s.sync {
+		if syncFiles {
+			if err := syncPath(s.filesDir); err != nil {
+				return err
+			}
+		}
+		if syncDir {
+			if err := syncPath(s.dir); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func appendUsers(buf []byte, recs []wire.UserRecord) []byte {
+	for _, r := range recs {
+		buf = appendRecord(buf, r.Username, r.IP, r.Port)
+	}
+	return buf
+}
+
+func appendFiles(buf []byte, recs []wire.FileRecord) []byte {
+	for _, r := range recs {
+		buf = appendRecord(buf, r.Filename, r.Description)
+	}
+	return buf
+}
+
+// replace writes data to a temporary file beside path (a short name, so it
+// fits the 255-byte limit whatever path's length), syncs it, and renames it
+// over path: a crash leaves the old content or the new, never a mix. The
+// caller syncs the folder.
+func (s *Store) replace(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	var f *os.File
+	var tmp string
+	for range 100 {
+		tmp = filepath.Join(dir, fmt.Sprintf("%s%08x", tempPrefix, rand.Uint32()))
+		var err error
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	if f == nil {
+		return fmt.Errorf("no free temporary name in %s", dir)
+	}
+	_, err := f.Write(data)
+	if err == nil && s.sync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// tempPrefix starts the name of every temporary file; the load removes
+// leftovers of a crash.
+const tempPrefix = ".tmp-"
+
+// appendTo appends data to the existing file path and syncs it. A missing
+// file is an error (the batch fails, and the next one rewrites the file
+// whole, syncing its folder), so an append never creates a file whose
+// folder entry is not synced.
+func (s *Store) appendTo(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil && s.sync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// syncPath fsyncs a folder, so that the renames, creations and removals
+// in it are durable (a rename alone is not).
+func syncPath(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if errors.Is(err, syscall.EINVAL) {
+		err = nil // some file systems cannot sync a folder
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

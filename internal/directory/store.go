@@ -1,0 +1,173 @@
+package directory
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"p2p/internal/wire"
+)
+
+// Options configure a Store.
+type Options struct {
+	// Dir is the data folder holding users.csv, connected.csv and files/.
+	// It is created when missing.
+	Dir string
+	// Sync makes every commit fsync the files it wrote and their folders
+	// before the operations it carries return. Off, a crash of the machine
+	// (not of the process) may lose acknowledged operations.
+	Sync bool
+	// Warn receives the load report (damaged lines, file:line) and storage
+	// errors. Nil means os.Stderr.
+	Warn io.Writer
+}
+
+// File names of §4.
+const (
+	UsersFile     = "users.csv"
+	ConnectedFile = "connected.csv"
+	FilesDir      = "files"
+)
+
+// addr is a connected user's GET_FILE address.
+type addr struct{ ip, port string }
+
+// Store is the Directory over the CSV files of §4. The state lives in
+// memory under one lock; each change also joins the pending batch, which a
+// committer goroutine writes (appends where it can, one atomic rewrite per
+// file for removals), syncs once, and then releases: concurrent changes
+// share one sync (group commit). When a batch cannot be written, its
+// operations (and those queued behind it, which may depend on them) answer
+// wire.Failed, the memory is rolled back, and the files they touched are
+// rewritten whole with the next batch, so the store recovers as soon as the
+// folder is writable again.
+type Store struct {
+	dir, filesDir string
+	sync          bool
+	warn          io.Writer
+
+	mu       sync.Mutex
+	users    *omap[struct{}]
+	conns    *omap[addr]
+	files    map[string]*omap[string] // connected user -> filename -> description
+	pending  *batch                   // changes not yet handed to the committer
+	inflight *batch                   // the batch being written, nil when idle
+	dirty    dirtySet                 // files to rewrite whole (after a failure)
+	closed   bool
+	failing  bool // the last batch failed: report recovery once
+
+	wake    chan struct{}
+	stopped chan struct{}
+}
+
+var _ Directory = (*Store)(nil)
+
+// Open loads the directory from opts.Dir (creating the folder and empty
+// files when missing), reports every damaged line on opts.Warn, repairs the
+// files to hold what was loaded, and starts the committer.
+func Open(opts Options) (*Store, error) {
+	s := &Store{
+		dir:      opts.Dir,
+		filesDir: filepath.Join(opts.Dir, FilesDir),
+		sync:     opts.Sync,
+		warn:     opts.Warn,
+		users:    newOmap[struct{}](),
+		conns:    newOmap[addr](),
+		files:    make(map[string]*omap[string]),
+		pending:  newBatch(),
+		dirty:    dirtySet{files: make(map[string]bool)},
+		wake:     make(chan struct{}, 1),
+		stopped:  make(chan struct{}),
+	}
+	if s.warn == nil {
+		s.warn = os.Stderr
+	}
+	if s.dir == "" {
+		s.dir = "."
+		s.filesDir = FilesDir
+	}
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	// Write the repairs the load found necessary before serving anything.
+	if s.dirty.any() {
+		b := s.cut()
+		if err := s.write(b); err != nil {
+			return nil, fmt.Errorf("directory: repairing %s: %w", s.dir, err)
+		}
+	}
+	go s.commitLoop()
+	return s, nil
+}
+
+// Close waits for the pending changes to be written and stops the
+// committer. Calls after Close answer wire.Failed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.kick()
+	<-s.stopped
+	return nil
+}
+
+// kick wakes the committer.
+func (s *Store) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// change returns the pending batch for one more operation, whose undo is
+// registered with it. Called with s.mu held.
+func (s *Store) change(undo func()) *batch {
+	b := s.pending
+	b.ops++
+	b.undo = append(b.undo, undo)
+	return b
+}
+
+// barrier returns the batch an answer that reads the state must wait for:
+// the newest one with changes not yet on disk, or nil. Called with s.mu
+// held. Waiting for it means no answer reports a state a crash could undo.
+func (s *Store) barrier() *batch {
+	if s.pending.ops > 0 {
+		return s.pending
+	}
+	return s.inflight
+}
+
+// await waits for b and returns o, or wire.Failed when b could not be
+// written.
+func (s *Store) await(b *batch, o wire.Outcome) wire.Outcome {
+	if b == nil {
+		return o
+	}
+	s.kick()
+	<-b.done
+	if b.err != nil {
+		return wire.Failed
+	}
+	return o
+}
+
+// do runs f under the lock and returns its outcome once the state f saw,
+// or changed (then f has called s.change), is on disk.
+func (s *Store) do(f func() wire.Outcome) wire.Outcome {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return wire.Failed
+	}
+	o := f()
+	b := s.barrier()
+	s.mu.Unlock()
+	return s.await(b, o)
+}
