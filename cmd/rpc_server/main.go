@@ -1,0 +1,162 @@
+// Command rpc_server is the p2p system's log server (PROTOCOL.md §6): an
+// ONC RPC program, P2P_LOG_PROG version 1 over TCP, that prints one line
+// per LOG_OPERATION call on stdout. It registers with the local portmapper
+// (rpcbind) when one runs, and removes itself on SIGINT or SIGTERM.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"p2p/internal/oncrpc"
+	"p2p/internal/rpclog"
+)
+
+const usage = "usage: rpc_server [-p <port>] [-max-record <bytes>] [-max-conns <n>] [-idle-timeout <duration>]"
+
+// options are the command line's settings.
+type options struct {
+	port        int
+	maxRecord   int
+	maxConns    int
+	idleTimeout time.Duration
+}
+
+func main() {
+	opts, err := parseArgs(os.Args[1:])
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "rpc_server:", err)
+		}
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err := run(opts, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "rpc_server:", err)
+		os.Exit(1)
+	}
+}
+
+// parseArgs reads the flags; any mistake is an error (exit status 2).
+func parseArgs(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("rpc_server", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // main prints the error and the usage line
+	fs.Usage = func() {}
+	fs.IntVar(&o.port, "p", 8001, "TCP port to listen on (0: any free port)")
+	fs.IntVar(&o.maxRecord, "max-record", oncrpc.DefaultMaxRecordSize, "largest call record accepted, in bytes")
+	fs.IntVar(&o.maxConns, "max-conns", oncrpc.DefaultMaxConns, "most connections served at once")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", oncrpc.DefaultIdleTimeout, "close a connection idle for this long")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case o.port < 0 || o.port > 65535:
+		return o, fmt.Errorf("port %d out of range 0..65535", o.port)
+	case o.maxRecord < 512 || o.maxRecord > 1<<30:
+		// 512: a call with two full 400-byte auth bodies and an entry
+		// does not fit in less.
+		return o, fmt.Errorf("-max-record %d out of range 512..%d", o.maxRecord, 1<<30)
+	case o.maxConns < 1:
+		return o, fmt.Errorf("-max-conns %d: must be at least 1", o.maxConns)
+	case o.idleTimeout <= 0:
+		return o, fmt.Errorf("-idle-timeout %v: must be positive", o.idleTimeout)
+	}
+	return o, nil
+}
+
+// run serves until SIGINT or SIGTERM.
+func run(o options, stdout, stderr io.Writer) error {
+	l, err := net.Listen("tcp", fmt.Sprintf(":%d", o.port))
+	if err != nil {
+		return err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	logger := log.New(stderr, "rpc_server: ", log.LstdFlags)
+	srv := &oncrpc.Server{
+		MaxRecordSize: o.maxRecord,
+		MaxConns:      o.maxConns,
+		IdleTimeout:   o.idleTimeout,
+		ErrorLog:      logger,
+	}
+	rpclog.Register(srv, rpclog.NewPrinter(stdout))
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	registered := register(port, logger)
+	fmt.Fprintf(stderr, "rpc_server: serving program %#x version %d on TCP port %d (%v)\n",
+		rpclog.Program, rpclog.Version, port, srv)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	select {
+	case sig := <-sigs:
+		logger.Printf("%v: stopping", sig)
+	case err = <-served:
+	}
+	if registered {
+		unregister(logger)
+	}
+	srv.Close()
+	if errors.Is(err, oncrpc.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// pmapTimeout bounds each exchange with the local portmapper.
+const pmapTimeout = 2 * time.Second
+
+// register maps the program to port in the local portmapper, when one runs.
+// It first removes any mapping left by an earlier run: rpcbind refuses to
+// SET a program it already holds.
+func register(port int, logger *log.Logger) bool {
+	pm, err := oncrpc.DialLocalPortmapper(pmapTimeout)
+	if err != nil {
+		logger.Printf("no portmapper on 127.0.0.1:111 (%v); not registered, clients must be given port %d", err, port)
+		return false
+	}
+	defer pm.Close()
+	m := oncrpc.Mapping{Prog: rpclog.Program, Vers: rpclog.Version, Prot: oncrpc.IPProtoTCP, Port: uint32(port)}
+	if _, err := pm.Unset(m); err != nil {
+		logger.Printf("portmapper UNSET: %v; not registered", err)
+		return false
+	}
+	ok, err := pm.Set(m)
+	switch {
+	case err != nil:
+		logger.Printf("portmapper SET: %v; not registered", err)
+		return false
+	case !ok:
+		logger.Printf("portmapper refused SET of program %#x version %d tcp port %d; not registered", m.Prog, m.Vers, port)
+		return false
+	}
+	logger.Printf("registered with the portmapper on 127.0.0.1:111")
+	return true
+}
+
+// unregister removes the program's mapping from the local portmapper.
+func unregister(logger *log.Logger) {
+	pm, err := oncrpc.DialLocalPortmapper(pmapTimeout)
+	if err != nil {
+		logger.Printf("portmapper UNSET: %v", err)
+		return
+	}
+	defer pm.Close()
+	m := oncrpc.Mapping{Prog: rpclog.Program, Vers: rpclog.Version, Prot: oncrpc.IPProtoTCP}
+	if ok, err := pm.Unset(m); err != nil || !ok {
+		logger.Printf("portmapper UNSET: ok=%v err=%v", ok, err)
+		return
+	}
+	logger.Printf("removed from the portmapper")
+}

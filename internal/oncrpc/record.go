@@ -1,0 +1,168 @@
+package oncrpc
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Record marking (RFC 5531 §11): on a stream, a record is one or more
+// fragments, each preceded by a 4-byte big-endian header whose top bit marks
+// the last fragment and whose other 31 bits give the fragment's length.
+const (
+	lastFragmentBit = 1 << 31
+	fragmentLenMask = lastFragmentBit - 1
+	headerSize      = 4
+)
+
+// DefaultMaxRecordSize bounds a record (all its fragments together) when a
+// reader is given no limit. Calls and replies of the programs here are a
+// few kilobytes at most.
+const DefaultMaxRecordSize = 64 << 10
+
+// ErrRecordTooLarge is returned when a record's fragments add up to more
+// than the reader's limit. The stream cannot be resynchronised after it: the
+// connection should be closed.
+var ErrRecordTooLarge = errors.New("oncrpc: record larger than the limit")
+
+// readChunk caps how much the reader grows its buffer before the bytes have
+// actually arrived, so a header that claims a big fragment costs nothing
+// until the peer really sends it.
+const readChunk = 16 << 10
+
+// RecordReader reads records from a byte stream.
+type RecordReader struct {
+	r   *bufio.Reader
+	max int
+	buf []byte
+	// Started, when set, is called once the first byte of a record has
+	// arrived (the server uses it to switch from the idle deadline to the
+	// per-record deadline).
+	Started func()
+}
+
+// NewRecordReader returns a reader of records of at most max bytes (max <= 0
+// means DefaultMaxRecordSize). It buffers r.
+func NewRecordReader(r io.Reader, max int) *RecordReader {
+	if max <= 0 {
+		max = DefaultMaxRecordSize
+	}
+	return &RecordReader{r: bufio.NewReaderSize(r, 4096), max: max}
+}
+
+// Buffered reports how many bytes are already read from the stream but not
+// yet returned.
+func (rr *RecordReader) Buffered() int { return rr.r.Buffered() }
+
+// ReadRecord returns the next whole record, its fragments joined. The slice
+// is valid until the next call. At a clean end of stream between records it
+// returns io.EOF; a stream that ends inside a record gives
+// io.ErrUnexpectedEOF.
+func (rr *RecordReader) ReadRecord() ([]byte, error) {
+	rr.buf = rr.buf[:0]
+	first := true
+	for {
+		var h [headerSize]byte
+		if _, err := io.ReadFull(rr.r, h[:1]); err != nil {
+			if first && err == io.EOF {
+				return nil, io.EOF
+			}
+			return nil, unexpected(err)
+		}
+		if first {
+			first = false
+			if rr.Started != nil {
+				rr.Started()
+			}
+		}
+		if _, err := io.ReadFull(rr.r, h[1:]); err != nil {
+			return nil, unexpected(err)
+		}
+		hdr := binary.BigEndian.Uint32(h[:])
+		n := int(hdr & fragmentLenMask)
+		if n > rr.max-len(rr.buf) {
+			return nil, fmt.Errorf("%w (%d bytes)", ErrRecordTooLarge, rr.max)
+		}
+		if err := rr.readFragment(n); err != nil {
+			return nil, err
+		}
+		if hdr&lastFragmentBit != 0 {
+			return rr.buf, nil
+		}
+	}
+}
+
+// readFragment appends n bytes to rr.buf, growing it only as data arrives.
+func (rr *RecordReader) readFragment(n int) error {
+	for n > 0 {
+		chunk := min(n, readChunk)
+		start := len(rr.buf)
+		if cap(rr.buf)-start < chunk {
+			nb := make([]byte, start, max(2*cap(rr.buf), start+chunk))
+			copy(nb, rr.buf)
+			rr.buf = nb
+		}
+		rr.buf = rr.buf[:start+chunk]
+		if _, err := io.ReadFull(rr.r, rr.buf[start:]); err != nil {
+			return unexpected(err)
+		}
+		n -= chunk
+	}
+	return nil
+}
+
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// AppendFragmentHeader appends a fragment header for n bytes.
+func AppendFragmentHeader(buf []byte, n int, last bool) []byte {
+	h := uint32(n) & fragmentLenMask
+	if last {
+		h |= lastFragmentBit
+	}
+	return binary.BigEndian.AppendUint32(buf, h)
+}
+
+// WriteRecord writes rec as one record, split into fragments of at most
+// maxFragment bytes (maxFragment <= 0 means one fragment). Each fragment
+// goes out with its header in a single Write.
+func WriteRecord(w io.Writer, rec []byte, maxFragment int) error {
+	if maxFragment <= 0 || maxFragment > fragmentLenMask {
+		maxFragment = fragmentLenMask
+	}
+	if len(rec) <= maxFragment {
+		buf := make([]byte, 0, headerSize+len(rec))
+		buf = AppendFragmentHeader(buf, len(rec), true)
+		_, err := w.Write(append(buf, rec...))
+		return err
+	}
+	buf := make([]byte, 0, headerSize+maxFragment)
+	for {
+		n := min(len(rec), maxFragment)
+		buf = AppendFragmentHeader(buf[:0], n, n == len(rec))
+		buf = append(buf, rec[:n]...)
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+		rec = rec[n:]
+		if len(rec) == 0 {
+			return nil
+		}
+	}
+}
+
+// beginRecord reserves room for a single-fragment header at the start of
+// buf; finishRecord fills it in. Together they let a message be built and
+// sent in one Write without copying.
+func beginRecord(buf []byte) []byte { return append(buf[:0], 0, 0, 0, 0) }
+
+func finishRecord(buf []byte) []byte {
+	binary.BigEndian.PutUint32(buf, uint32(len(buf)-headerSize)|lastFragmentBit)
+	return buf
+}

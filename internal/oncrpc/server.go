@@ -1,0 +1,335 @@
+package oncrpc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"sort"
+	"sync"
+	"time"
+)
+
+// ErrGarbageArgs is returned by a Handler whose arguments do not decode;
+// the server answers GARBAGE_ARGS.
+var ErrGarbageArgs = errors.New("oncrpc: cannot decode arguments")
+
+// CallInfo describes the call a Handler serves.
+type CallInfo struct {
+	Header CallHeader
+	Remote net.Addr
+}
+
+// Handler serves one procedure: it decodes args (the call's XDR arguments,
+// valid only during the call), does the work, and appends its XDR-encoded
+// results to res, returning the extended slice (res unchanged for void).
+// Returning ErrGarbageArgs (possibly wrapped) gives a GARBAGE_ARGS reply;
+// any other error a SYSTEM_ERR reply.
+type Handler func(call *CallInfo, args []byte, res []byte) ([]byte, error)
+
+// Server limits' defaults.
+const (
+	DefaultMaxConns     = 4096
+	DefaultIdleTimeout  = 5 * time.Minute
+	DefaultReadTimeout  = 30 * time.Second
+	DefaultWriteTimeout = 30 * time.Second
+)
+
+// Server answers ONC RPC calls over TCP with record marking. Register the
+// programs, then call Serve. Each connection carries any number of calls,
+// answered in order; connections are served concurrently. A connection that
+// breaks the framing (a record over MaxRecordSize, a stream cut inside a
+// record, a message that is not a call) is closed; others go on.
+type Server struct {
+	// MaxRecordSize bounds one call record (0: DefaultMaxRecordSize).
+	MaxRecordSize int
+	// MaxConns bounds the connections served at once (0:
+	// DefaultMaxConns); one more is accepted and closed at once.
+	MaxConns int
+	// IdleTimeout closes a connection with no call started for that long
+	// (0: DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// ReadTimeout bounds reading the rest of a record once it has begun,
+	// and WriteTimeout writing a reply (0: the defaults).
+	ReadTimeout, WriteTimeout time.Duration
+	// ErrorLog receives one line per closed-on-error connection; nil
+	// means log.Default().
+	ErrorLog *log.Logger
+
+	mu        sync.Mutex
+	progs     map[uint32]*program
+	listeners map[net.Listener]struct{}
+	conns     map[net.Conn]struct{}
+	closed    bool
+	wg        sync.WaitGroup
+}
+
+type program struct {
+	versions map[uint32]map[uint32]Handler
+	low      uint32
+	high     uint32
+}
+
+// Register adds (or replaces) version vers of program prog with its
+// procedures. Procedure 0 (NULL) is answered with an empty result unless
+// procs gives a handler for it.
+func (s *Server) Register(prog, vers uint32, procs map[uint32]Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.progs == nil {
+		s.progs = make(map[uint32]*program)
+	}
+	p := s.progs[prog]
+	if p == nil {
+		p = &program{versions: make(map[uint32]map[uint32]Handler)}
+		s.progs[prog] = p
+	}
+	m := make(map[uint32]Handler, len(procs)+1)
+	m[0] = nullProc
+	for n, h := range procs {
+		m[n] = h
+	}
+	p.versions[vers] = m
+	vs := make([]uint32, 0, len(p.versions))
+	for v := range p.versions {
+		vs = append(vs, v)
+	}
+	sort.Slice(vs, func(i, j int) bool { return vs[i] < vs[j] })
+	p.low, p.high = vs[0], vs[len(vs)-1]
+}
+
+func nullProc(_ *CallInfo, _ []byte, res []byte) ([]byte, error) { return res, nil }
+
+// ErrServerClosed is returned by Serve after Close.
+var ErrServerClosed = errors.New("oncrpc: server closed")
+
+// Serve accepts connections on l until Close, serving each in its own
+// goroutine. It always returns a non-nil error.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	if s.listeners == nil {
+		s.listeners = make(map[net.Listener]struct{})
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+	var backoff time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.isClosed() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				// e.g. EMFILE: wait a little rather than spin.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.logf("oncrpc: accept: %v; retrying in %v", err, backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		if !s.track(c) {
+			c.Close()
+			continue
+		}
+		go func() {
+			defer s.untrack(c)
+			s.ServeConn(c)
+		}()
+	}
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+// track records a new connection, refusing it past MaxConns or after Close.
+func (s *Server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	limit := s.MaxConns
+	if limit <= 0 {
+		limit = DefaultMaxConns
+	}
+	if len(s.conns) >= limit {
+		s.logf("oncrpc: %d connections already open; refusing %v", len(s.conns), c.RemoteAddr())
+		return false
+	}
+	if s.conns == nil {
+		s.conns = make(map[net.Conn]struct{})
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Close stops the listeners, closes every connection (a call being
+// handled finishes first, its reply may be lost) and waits for the
+// connection goroutines to end.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// ServeConn serves the calls of one connection until it ends, then closes
+// it.
+func (s *Server) ServeConn(c net.Conn) {
+	defer c.Close()
+	idle := orDefault(s.IdleTimeout, DefaultIdleTimeout)
+	readT := orDefault(s.ReadTimeout, DefaultReadTimeout)
+	writeT := orDefault(s.WriteTimeout, DefaultWriteTimeout)
+	rr := NewRecordReader(c, s.MaxRecordSize)
+	rr.Started = func() { c.SetReadDeadline(time.Now().Add(readT)) }
+	info := CallInfo{Remote: c.RemoteAddr()}
+	out := make([]byte, 0, 256)
+	for {
+		// Waiting for a call may last IdleTimeout; once a record has
+		// begun it must arrive within ReadTimeout. When the next record
+		// is already buffered, the deadline set for the last one stands.
+		if rr.Buffered() == 0 {
+			c.SetReadDeadline(time.Now().Add(idle))
+		}
+		rec, err := rr.ReadRecord()
+		if err != nil {
+			if err != io.EOF && !s.isClosed() {
+				s.logf("oncrpc: %v: closing connection: %v", info.Remote, err)
+			}
+			return
+		}
+		out, err = s.handle(&info, rec, beginRecord(out))
+		if err != nil {
+			s.logf("oncrpc: %v: closing connection: %v", info.Remote, err)
+			return
+		}
+		if out == nil {
+			continue
+		}
+		c.SetWriteDeadline(time.Now().Add(writeT))
+		if _, err := c.Write(finishRecord(out)); err != nil {
+			if !s.isClosed() {
+				s.logf("oncrpc: %v: closing connection: %v", info.Remote, err)
+			}
+			return
+		}
+		if cap(out) > 64<<10 {
+			out = make([]byte, 0, 256) // do not keep one big reply's buffer
+		}
+	}
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// handle decodes one call record and appends the reply to out. An error
+// means the connection must be closed (the record is not a call we can
+// answer).
+func (s *Server) handle(info *CallInfo, rec []byte, out []byte) ([]byte, error) {
+	h, args, err := DecodeCall(rec)
+	if err != nil {
+		if errors.Is(err, ErrNotCall) || len(rec) < 8 {
+			return nil, err
+		}
+		// A call too short or with an oversize credential: say so.
+		return AppendAuthError(out, h.XID, AuthBadCred), nil
+	}
+	if h.RPCVers != RPCVersion {
+		return AppendRPCMismatch(out, h.XID), nil
+	}
+	if why := checkAuth(&h); why != AuthOK {
+		return AppendAuthError(out, h.XID, why), nil
+	}
+	s.mu.Lock()
+	p := s.progs[h.Program]
+	var procs map[uint32]Handler
+	var low, high uint32
+	if p != nil {
+		procs, low, high = p.versions[h.Version], p.low, p.high
+	}
+	s.mu.Unlock()
+	switch {
+	case p == nil:
+		return AppendAcceptedReply(out, h.XID, ProgUnavail, 0, 0, nil), nil
+	case procs == nil:
+		return AppendAcceptedReply(out, h.XID, ProgMismatch, low, high, nil), nil
+	}
+	proc := procs[h.Procedure]
+	if proc == nil {
+		return AppendAcceptedReply(out, h.XID, ProcUnavail, 0, 0, nil), nil
+	}
+	info.Header = h
+	start := len(out)
+	res, err := proc(info, args, appendAcceptedHeader(out, h.XID, Success))
+	switch {
+	case errors.Is(err, ErrGarbageArgs):
+		return AppendAcceptedReply(out[:start], h.XID, GarbageArgs, 0, 0, nil), nil
+	case err != nil:
+		s.logf("oncrpc: %v: program %d version %d procedure %d: %v", info.Remote, h.Program, h.Version, h.Procedure, err)
+		return AppendAcceptedReply(out[:start], h.XID, SystemErr, 0, 0, nil), nil
+	}
+	return res, nil
+}
+
+func (s *Server) logf(format string, args ...any) {
+	l := s.ErrorLog
+	if l == nil {
+		l = log.Default()
+	}
+	l.Printf(format, args...)
+}
+
+// String describes the server's limits, for a start-up line.
+func (s *Server) String() string {
+	return fmt.Sprintf("max record %d bytes, max %d connections, idle timeout %v",
+		orInt(s.MaxRecordSize, DefaultMaxRecordSize),
+		orInt(s.MaxConns, DefaultMaxConns), orDefault(s.IdleTimeout, DefaultIdleTimeout))
+}
+
+func orInt(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,73 @@
+package rpclog
+
+import (
+	"fmt"
+	"io"
+	"sync"
+
+	"p2p/internal/oncrpc"
+)
+
+// HasFilename reports whether lines of this operation show the filename:
+// only PUBLISH and DELETE carry one.
+func HasFilename(op string) bool { return op == "PUBLISH" || op == "DELETE" }
+
+// AppendLine appends the line the log server prints for e, newline
+// included: "<username> <OPERATION> <datetime>", or with the filename
+// before the datetime for PUBLISH and DELETE.
+func AppendLine(b []byte, e Entry) []byte {
+	b = append(b, e.Username...)
+	b = append(b, ' ')
+	b = append(b, e.Operation...)
+	b = append(b, ' ')
+	if HasFilename(e.Operation) {
+		b = append(b, e.Filename...)
+		b = append(b, ' ')
+	}
+	b = append(b, e.DateTime...)
+	return append(b, '\n')
+}
+
+// Line returns the printed line for e, without its newline.
+func Line(e Entry) string {
+	b := AppendLine(nil, e)
+	return string(b[:len(b)-1])
+}
+
+// Printer writes one line per logged entry, each with a single Write so
+// that an unbuffered writer (os.Stdout) is flushed per line and lines from
+// concurrent calls never interleave.
+type Printer struct {
+	mu  sync.Mutex
+	w   io.Writer
+	buf []byte
+}
+
+// NewPrinter returns a Printer writing to w.
+func NewPrinter(w io.Writer) *Printer { return &Printer{w: w} }
+
+// Print writes e's line.
+func (p *Printer) Print(e Entry) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = AppendLine(p.buf[:0], e)
+	_, err := p.w.Write(p.buf)
+	return err
+}
+
+// Register adds P2P_LOG_PROG version 1 to srv: NULL and LOG_OPERATION,
+// which prints each entry with p.
+func Register(srv *oncrpc.Server, p *Printer) {
+	srv.Register(Program, Version, map[uint32]oncrpc.Handler{
+		ProcLogOp: func(_ *oncrpc.CallInfo, args []byte, res []byte) ([]byte, error) {
+			e, err := DecodeEntry(args)
+			if err != nil {
+				return res, fmt.Errorf("%w: %v", oncrpc.ErrGarbageArgs, err)
+			}
+			if err := p.Print(e); err != nil {
+				return res, fmt.Errorf("printing log line: %w", err)
+			}
+			return res, nil
+		},
+	})
+}

@@ -1,0 +1,288 @@
+package rpclog
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"p2p/internal/oncrpc"
+)
+
+// Environment variables read by SenderConfigFromEnv (PROTOCOL.md §6).
+const (
+	EnvHost = "LOG_RPC_IP"
+	EnvPort = "LOG_RPC_PORT"
+)
+
+// Defaults of a SenderConfig.
+const (
+	DefaultHost      = "127.0.0.1"
+	DefaultPort      = 8001
+	DefaultTimeout   = time.Second
+	DefaultQueueSize = 1024
+	// DefaultCloseWait bounds how long Close keeps sending what is queued.
+	DefaultCloseWait = 2 * time.Second
+)
+
+// SenderConfig says where and how the central server sends its log calls.
+type SenderConfig struct {
+	// Host is the log server's host (LOG_RPC_IP).
+	Host string
+	// Port is the log server's TCP port; 0 means: ask Host's portmapper
+	// at every (re)connection, and use DefaultPort when it does not know.
+	Port int
+	// Timeout bounds each dial, portmapper query and call (0: DefaultTimeout).
+	Timeout time.Duration
+	// QueueSize bounds the entries waiting to be sent (0: DefaultQueueSize).
+	QueueSize int
+	// CloseWait bounds how long Close spends sending the rest of the
+	// queue (0: DefaultCloseWait).
+	CloseWait time.Duration
+	// Problem, when set, is a configuration mistake NewSender reports on
+	// its warning writer (for instance an invalid LOG_RPC_PORT).
+	Problem string
+}
+
+// SenderConfigFromEnv reads LOG_RPC_IP (default 127.0.0.1) and LOG_RPC_PORT
+// (when set; else the port is discovered through the portmapper, falling
+// back to 8001).
+func SenderConfigFromEnv() SenderConfig {
+	cfg := SenderConfig{Host: os.Getenv(EnvHost)}
+	if cfg.Host == "" {
+		cfg.Host = DefaultHost
+	}
+	if v := os.Getenv(EnvPort); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 65535 {
+			cfg.Problem = fmt.Sprintf("%s=%q is not a port (1..65535); finding the log server through the portmapper instead", EnvPort, v)
+		} else {
+			cfg.Port = p
+		}
+	}
+	return cfg
+}
+
+// Sender is the central server's logger: Log queues an entry and returns
+// at once; one background goroutine sends the entries, in order, over one
+// persistent connection that it re-dials after a failure. When the queue is
+// full or the log server is unreachable, entries are dropped and one
+// warning per outage goes to the warning writer.
+type Sender struct {
+	cfg  SenderConfig
+	warn io.Writer
+
+	mu     sync.RWMutex // guards closed against q's close
+	closed bool
+	q      chan Entry
+	abort  chan struct{}
+	done   chan struct{}
+
+	wmu     sync.Mutex // guards the outage state and the warning writer
+	down    bool
+	dropped int
+
+	client *oncrpc.Client // only the sending goroutine touches these
+	buf    []byte
+}
+
+// NewSender starts the background sender. Warnings go to warn (nil: none).
+func NewSender(cfg SenderConfig, warn io.Writer) *Sender {
+	if cfg.Host == "" {
+		cfg.Host = DefaultHost
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	if cfg.CloseWait <= 0 {
+		cfg.CloseWait = DefaultCloseWait
+	}
+	if warn == nil {
+		warn = io.Discard
+	}
+	s := &Sender{
+		cfg:   cfg,
+		warn:  warn,
+		q:     make(chan Entry, cfg.QueueSize),
+		abort: make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	if cfg.Problem != "" {
+		fmt.Fprintf(warn, "rpc log: %s\n", cfg.Problem)
+	}
+	go s.run()
+	return s
+}
+
+// Log queues e for sending. It never blocks: when the queue is full the
+// entry is dropped (with one warning per outage). After Close it does
+// nothing.
+func (s *Sender) Log(e Entry) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return
+	}
+	select {
+	case s.q <- e:
+	default:
+		s.outage("queue full (log server slow or down)")
+	}
+}
+
+// Close stops taking entries, sends what is queued within CloseWait, then
+// stops the sender and closes its connection. It returns an error when
+// entries were left unsent.
+func (s *Sender) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		<-s.done
+		return nil
+	}
+	s.closed = true
+	close(s.q)
+	s.mu.Unlock()
+	t := time.NewTimer(s.cfg.CloseWait)
+	defer t.Stop()
+	select {
+	case <-s.done:
+		return nil
+	case <-t.C:
+	}
+	close(s.abort)
+	<-s.done
+	if n := len(s.q); n > 0 {
+		return fmt.Errorf("rpc log: %d entries not sent at close", n)
+	}
+	return nil
+}
+
+// run is the one sending goroutine.
+func (s *Sender) run() {
+	defer close(s.done)
+	defer func() {
+		if s.client != nil {
+			s.client.Close()
+		}
+	}()
+	var retryAt time.Time
+	backoff := 50 * time.Millisecond
+	for e := range s.q {
+		select {
+		case <-s.abort:
+			return
+		default:
+		}
+		if s.client == nil && time.Now().Before(retryAt) {
+			s.outage("") // still down: drop without waiting
+			continue
+		}
+		if err := s.send(e); err != nil {
+			s.outage(err.Error())
+			retryAt = time.Now().Add(backoff)
+			backoff = min(2*backoff, 2*time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		s.recovered()
+	}
+}
+
+// send makes the LOG_OPERATION call, dialling when there is no connection.
+// A call that fails on a reused connection (the log server may have
+// restarted since) is tried once more on a fresh one.
+func (s *Sender) send(e Entry) error {
+	var err error
+	s.buf, err = AppendEntry(s.buf[:0], e)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; attempt < 2; attempt++ {
+		reused := s.client != nil
+		if !reused {
+			if s.client, err = s.dial(); err != nil {
+				return err
+			}
+		}
+		_, err = s.client.Call(time.Now().Add(s.cfg.Timeout), Program, Version, ProcLogOp, s.buf)
+		if err == nil {
+			return nil
+		}
+		var ae *oncrpc.AcceptError
+		var re *oncrpc.RejectError
+		if errors.As(err, &ae) || errors.As(err, &re) {
+			return fmt.Errorf("log server refused the call: %w", err) // the connection is fine
+		}
+		s.client.Close()
+		s.client = nil
+		if !reused {
+			break
+		}
+	}
+	return err
+}
+
+// dial connects to the log server, finding its port when not configured.
+func (s *Sender) dial() (*oncrpc.Client, error) {
+	port := s.cfg.Port
+	if port == 0 {
+		port = s.discover()
+	}
+	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(port))
+	c, err := oncrpc.Dial(addr, s.cfg.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("log server %s: %w", addr, err)
+	}
+	return c, nil
+}
+
+// discover asks the host's portmapper for the program's TCP port, falling
+// back to DefaultPort.
+func (s *Sender) discover() int {
+	pm, err := oncrpc.DialPortmapper(s.cfg.Host, s.cfg.Timeout)
+	if err != nil {
+		return DefaultPort
+	}
+	defer pm.Close()
+	port, err := pm.GetPort(Program, Version, oncrpc.IPProtoTCP)
+	if err != nil || port == 0 {
+		return DefaultPort
+	}
+	return port
+}
+
+// outage counts a dropped entry (why == "" for a drop while already down)
+// and warns once when an outage begins.
+func (s *Sender) outage(why string) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.dropped++
+	if s.down {
+		return
+	}
+	s.down = true
+	if why == "" {
+		why = "log server unreachable"
+	}
+	fmt.Fprintf(s.warn, "rpc log: %s; dropping log entries until it answers again\n", why)
+}
+
+// recovered ends an outage, saying how many entries it cost.
+func (s *Sender) recovered() {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if !s.down {
+		return
+	}
+	s.down = false
+	fmt.Fprintf(s.warn, "rpc log: log server answers again; %d log entries were dropped\n", s.dropped)
+	s.dropped = 0
+}
