@@ -1,0 +1,77 @@
+// Command server is the central directory server of PROTOCOL.md §2 and §4:
+//
+//	server -p <port> [-d <dir>] [-sync=false] [-max-conns n] [-read-timeout d] [-write-timeout d]
+//
+// It keeps users.csv, connected.csv and files/<user>.csv in the data folder
+// (-d, default the working directory), prints the console lines of §4 on
+// stdout, and on SIGINT or SIGTERM stops accepting, answers the requests in
+// flight and exits 0. Bad flags print one usage line and exit 2.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"p2p/internal/central"
+)
+
+const usage = "usage: server -p <port 1024..65535> [-d <data dir>] [-sync=true|false] [-max-conns <n>] [-read-timeout <duration>] [-write-timeout <duration>]"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	port := fs.String("p", "", "TCP port, 1024..65535")
+	dir := fs.String("d", ".", "data folder for users.csv, connected.csv and files/")
+	sync := fs.Bool("sync", true, "fsync every change before replying")
+	maxConns := fs.Int("max-conns", central.DefaultMaxConns, "connections served at once")
+	readTimeout := fs.Duration("read-timeout", central.DefaultReadTimeout, "time allowed to receive a request")
+	writeTimeout := fs.Duration("write-timeout", central.DefaultWriteTimeout, "time allowed to send a reply")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || !validPort(*port) ||
+		*maxConns < 1 || *readTimeout <= 0 || *writeTimeout <= 0 {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+
+	srv, err := central.Start(central.Config{
+		Addr:         ":" + *port,
+		Dir:          *dir,
+		Sync:         *sync,
+		Console:      stdout,
+		Errors:       stderr,
+		Logger:       newLogger(),
+		MaxConns:     *maxConns,
+		ReadTimeout:  *readTimeout,
+		WriteTimeout: *writeTimeout,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "server: %v\n", err)
+		return 1
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	srv.Close()
+	return 0
+}
+
+// validPort accepts a decimal port in 1024..65535.
+func validPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 1024 && n <= 65535 && s == strconv.Itoa(n)
+}
+
+// newLogger builds the logger the server hands every parsed request to.
+// For now it drops them: the RPC log client (LOG_RPC_IP / LOG_RPC_PORT,
+// PROTOCOL.md §6) is wired here by the rpclog work.
+func newLogger() central.Logger {
+	return central.NopLogger{}
+}

@@ -1,0 +1,138 @@
+package central
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"p2p/internal/rpclog"
+	"p2p/internal/wire"
+)
+
+// readers and replies recycle the per-connection buffers.
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
+	replies = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+)
+
+// handle serves one connection: one request, one reply, close (§2).
+func (s *Server) handle(conn net.Conn) {
+	defer func() {
+		conn.Close()
+		<-s.sem
+		s.wg.Done()
+	}()
+	// The deadline covers the whole request: a peer that sends nothing, or
+	// sends slowly, holds its slot for at most ReadTimeout.
+	conn.SetDeadline(time.Now().Add(s.cfg.ReadTimeout))
+	if !s.track(conn) {
+		return
+	}
+	defer s.untrack(conn)
+
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(conn)
+	req, err := wire.ReadRequest(br)
+	br.Reset(nil)
+	readers.Put(br)
+
+	bp := replies.Get().(*[]byte)
+	defer replies.Put(bp)
+	reply := (*bp)[:0]
+	switch {
+	case errors.Is(err, wire.ErrInvalidField):
+		// A field without NUL: the request was read whole, so it gets its
+		// operation's last code, but it did not parse: no line, no log.
+		reply = wire.AppendStatus(reply, wire.StatusFor(req.Op, wire.Failed))
+	case err != nil:
+		return // unknown cop, bad cop, truncated, timeout: no reply
+	default:
+		s.console.line("s> OPERATION FROM " + printable(req.Username))
+		reply = s.answer(reply, req, peerIP(conn))
+	}
+	conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	_, werr := conn.Write(reply)
+	*bp = reply
+	if err == nil {
+		entry := rpclog.Entry{Username: req.Username, Operation: string(req.Op), DateTime: req.DateTime}
+		if req.Op == wire.Publish || req.Op == wire.Delete {
+			entry.Filename = req.Filename
+		}
+		s.cfg.Logger.Log(entry)
+	}
+	_ = werr // the client went away; nothing to tell it
+}
+
+// answer asks the directory and appends the reply to buf.
+func (s *Server) answer(buf []byte, req wire.Request, ip string) []byte {
+	d := s.dir
+	var o wire.Outcome
+	switch req.Op {
+	case wire.Register:
+		o = d.Register(req.Username)
+	case wire.Unregister:
+		o = d.Unregister(req.Username)
+	case wire.Connect:
+		if ip == "" {
+			o = wire.Failed
+		} else {
+			o = d.Connect(req.Username, ip, req.Port)
+		}
+	case wire.Disconnect:
+		o = d.Disconnect(req.Username)
+	case wire.Publish:
+		o = d.Publish(req.Username, req.Filename, req.Description)
+	case wire.Delete:
+		o = d.Delete(req.Username, req.Filename)
+	case wire.ListUsers:
+		var recs []wire.UserRecord
+		if recs, o = d.ListUsers(req.Username); o == wire.OK {
+			if out, err := wire.AppendUserList(buf, recs); err == nil {
+				return out
+			}
+			o = wire.Failed
+		}
+	case wire.ListContent:
+		var recs []wire.FileRecord
+		if recs, o = d.ListContent(req.Username, req.Remote); o == wire.OK {
+			if out, err := wire.AppendFileList(buf, recs); err == nil {
+				return out
+			}
+			o = wire.Failed
+		}
+	default:
+		o = wire.Failed
+	}
+	return wire.AppendStatus(buf, wire.StatusFor(req.Op, o))
+}
+
+// peerIP is the dotted IPv4 address the request came from (getpeername),
+// or "" when there is none that fits the ip field.
+func peerIP(conn net.Conn) string {
+	a, ok := conn.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return ""
+	}
+	if ip4 := a.IP.To4(); ip4 != nil {
+		return ip4.String()
+	}
+	return ""
+}
+
+// printable replaces control bytes, which only unsafe usernames (refused
+// anyway) hold, so that a console line stays one line and cannot drive the
+// terminal.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,175 @@
+package central
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"p2p/internal/rpclog"
+	"p2p/internal/wire"
+)
+
+const testDateTime = "30/11/2026 17:20:00"
+
+// syncBuffer is a console the test can read while the server writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// recLogger records the entries handed to the logger seam.
+type recLogger struct {
+	mu      sync.Mutex
+	entries []rpclog.Entry
+}
+
+func (l *recLogger) Log(e rpclog.Entry) {
+	l.mu.Lock()
+	l.entries = append(l.entries, e)
+	l.mu.Unlock()
+}
+
+func (l *recLogger) all() []rpclog.Entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]rpclog.Entry(nil), l.entries...)
+}
+
+type testServer struct {
+	*Server
+	dir     string
+	console *syncBuffer
+	errs    *syncBuffer
+	log     *recLogger
+}
+
+func startServer(t testing.TB, cfg Config) *testServer {
+	t.Helper()
+	ts := &testServer{console: new(syncBuffer), errs: new(syncBuffer), log: new(recLogger)}
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	ts.dir = cfg.Dir
+	cfg.Addr = "127.0.0.1:0"
+	if cfg.Console == nil {
+		cfg.Console = ts.console
+	}
+	cfg.Errors = ts.errs
+	if cfg.Logger == nil {
+		cfg.Logger = ts.log
+	}
+	srv, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Server = srv
+	t.Cleanup(func() { srv.Close() })
+	return ts
+}
+
+// req builds the bytes of a request.
+func req(t testing.TB, op wire.Op, user string, extra ...string) []byte {
+	t.Helper()
+	r := wire.Request{Op: op, DateTime: testDateTime, Username: user}
+	switch op {
+	case wire.Connect:
+		r.Port = extra[0]
+	case wire.Publish:
+		r.Filename, r.Description = extra[0], extra[1]
+	case wire.Delete:
+		r.Filename = extra[0]
+	case wire.ListContent:
+		r.Remote = extra[0]
+	}
+	b, err := wire.AppendRequest(nil, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// send writes raw bytes on a new connection and returns everything the
+// server sent before closing.
+func send(t testing.TB, addr string, raw []byte) []byte {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Write(raw); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read reply: %v", err)
+	}
+	return got
+}
+
+// status sends a request and returns its whole reply as a string.
+func (ts *testServer) do(t testing.TB, op wire.Op, user string, extra ...string) string {
+	t.Helper()
+	return string(send(t, ts.Addr().String(), req(t, op, user, extra...)))
+}
+
+// dirFiles returns every file of the data folder (relative path → content).
+func dirFiles(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Type().IsRegular() {
+			b, _ := os.ReadFile(p)
+			rel, _ := filepath.Rel(dir, p)
+			out[rel] = string(b)
+		}
+		return nil
+	})
+	return out
+}
+
+func showFiles(m map[string]string) string {
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + ": " + strings.ReplaceAll(m[k], "\n", `\n`) + "\n")
+	}
+	return b.String()
+}
+
+func userList(recs ...wire.UserRecord) string {
+	b, _ := wire.AppendUserList(nil, recs)
+	return string(b)
+}
+
+func fileList(recs ...wire.FileRecord) string {
+	b, _ := wire.AppendFileList(nil, recs)
+	return string(b)
+}
