@@ -1,0 +1,177 @@
+package rpclog
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// freePort returns a port nothing listens on (just closed).
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func entry(i int) Entry {
+	return Entry{Username: "u" + strconv.Itoa(i), Operation: "LIST_USERS", DateTime: "30/11/2026 17:20:00"}
+}
+
+// waitFor polls cond for up to 20 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(20 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// runWithin fails the test when f has not returned after d: the calls it
+// makes must not block.
+func runWithin(t *testing.T, d time.Duration, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { f(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("%s blocked for more than %v", what, d)
+	}
+}
+
+func TestSenderKeepsOrder(t *testing.T) {
+	_, addr, out := startLogServer(t)
+	_, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	warn := &syncBuffer{}
+	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: p, QueueSize: 1000, Timeout: 5 * time.Second}, warn)
+	var want strings.Builder
+	for i := 0; i < 1000; i++ {
+		s.Log(entry(i))
+		want.WriteString(Line(entry(i)) + "\n")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != want.String() {
+		t.Fatalf("lines out of order or missing: got %d bytes, want %d", len(out.String()), want.Len())
+	}
+	if warn.String() != "" {
+		t.Fatalf("unexpected warnings: %q", warn.String())
+	}
+	s.Log(entry(0)) // after Close: ignored, no panic
+}
+
+// TestSenderOutageAndResume: with no log server, Log never blocks and one
+// warning is printed; when the server comes up, logging resumes and one
+// more line says so.
+func TestSenderOutageAndResume(t *testing.T) {
+	port := freePort(t)
+	warn := &syncBuffer{}
+	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: port, QueueSize: 16}, warn)
+	defer s.Close()
+	runWithin(t, 10*time.Second, "Log with the server down", func() {
+		for i := 0; i < 20000; i++ {
+			s.Log(entry(i))
+		}
+	})
+	waitFor(t, "the outage warning", func() bool { return strings.Contains(warn.String(), "dropping") })
+
+	_, _, out := startLogServerAt(t, "127.0.0.1:"+strconv.Itoa(port))
+	waitFor(t, "logging to resume", func() bool {
+		s.Log(Entry{Username: "back", Operation: "REGISTER", DateTime: "x"})
+		time.Sleep(20 * time.Millisecond)
+		return strings.Contains(out.String(), "back REGISTER x\n")
+	})
+	w := warn.String()
+	if strings.Count(w, "\n") != 2 || strings.Count(w, "dropping") != 1 || !strings.Contains(w, "answers again") {
+		t.Fatalf("want one outage warning and one recovery line, got:\n%s", w)
+	}
+}
+
+// TestSenderSlowServer: a server that accepts and never answers fills the
+// queue; Log still returns at once, one warning, Close is bounded.
+func TestSenderSlowServer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	warn := &syncBuffer{}
+	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, QueueSize: 8,
+		Timeout: 200 * time.Millisecond, CloseWait: 300 * time.Millisecond}, warn)
+	runWithin(t, 10*time.Second, "Log with a silent server", func() {
+		for i := 0; i < 5000; i++ {
+			s.Log(entry(i))
+		}
+	})
+	runWithin(t, 10*time.Second, "Close with a silent server", func() { s.Close() })
+	if n := strings.Count(warn.String(), "dropping"); n != 1 {
+		t.Fatalf("%d outage warnings, want 1:\n%s", n, warn.String())
+	}
+}
+
+// TestSenderServerRestart: the persistent connection dies with the server;
+// the next entry is sent on a fresh connection without being lost.
+func TestSenderServerRestart(t *testing.T) {
+	srv, addr, out := startLogServer(t)
+	_, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	warn := &syncBuffer{}
+	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: p, Timeout: 5 * time.Second}, warn)
+	defer s.Close()
+	s.Log(entry(1))
+	waitFor(t, "the first line", func() bool { return out.String() != "" })
+	srv.Close()
+	_, _, out2 := startLogServerAt(t, addr)
+	s.Log(entry(2))
+	waitFor(t, "the line after the restart", func() bool { return out2.String() == Line(entry(2))+"\n" })
+	if warn.String() != "" {
+		t.Fatalf("a restart between two calls should cost no entry, got warnings:\n%s", warn.String())
+	}
+}
+
+func TestSenderConfigFromEnv(t *testing.T) {
+	tests := []struct {
+		host, port string
+		want       SenderConfig
+		problem    bool
+	}{
+		{"", "", SenderConfig{Host: "127.0.0.1"}, false},
+		{"10.0.0.7", "", SenderConfig{Host: "10.0.0.7"}, false},
+		{"", "9001", SenderConfig{Host: "127.0.0.1", Port: 9001}, false},
+		{"", "70000", SenderConfig{Host: "127.0.0.1"}, true},
+		{"", "abc", SenderConfig{Host: "127.0.0.1"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%q %q", tc.host, tc.port), func(t *testing.T) {
+			t.Setenv(EnvHost, tc.host)
+			t.Setenv(EnvPort, tc.port)
+			got := SenderConfigFromEnv()
+			if (got.Problem != "") != tc.problem {
+				t.Fatalf("Problem = %q", got.Problem)
+			}
+			got.Problem = ""
+			if got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
