@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"p2p/internal/oncrpc"
+	"p2p/internal/rpclog"
+)
+
+func TestParseArgs(t *testing.T) {
+	good := map[string]options{
+		"":                               {8001, oncrpc.DefaultMaxRecordSize, oncrpc.DefaultMaxConns, oncrpc.DefaultIdleTimeout},
+		"-p 9000":                        {9000, oncrpc.DefaultMaxRecordSize, oncrpc.DefaultMaxConns, oncrpc.DefaultIdleTimeout},
+		"-p 0 -max-record 4096":          {0, 4096, oncrpc.DefaultMaxConns, oncrpc.DefaultIdleTimeout},
+		"-max-conns 10 -idle-timeout 3s": {8001, oncrpc.DefaultMaxRecordSize, 10, 3 * time.Second},
+	}
+	for args, want := range good {
+		got, err := parseArgs(strings.Fields(args))
+		if err != nil || got != want {
+			t.Errorf("parseArgs(%q) = %+v, %v; want %+v", args, got, err, want)
+		}
+	}
+	for _, args := range []string{"-p", "-p x", "-p -1", "-p 65536", "extra", "-x", "-max-record 100", "-max-conns 0", "-idle-timeout 0s", "-h"} {
+		if _, err := parseArgs(strings.Fields(args)); err == nil {
+			t.Errorf("parseArgs(%q) accepted", args)
+		}
+	}
+}
+
+// binary builds rpc_server into a temporary folder.
+func binary(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "rpc_server")
+	if out, err := exec.Command("go", "build", "-o", path, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return path
+}
+
+func TestBadFlagsExit2WithUsage(t *testing.T) {
+	bin := binary(t)
+	for _, args := range [][]string{{"-p", "abc"}, {"-p", "70000"}, {"-bogus"}, {"stray"}} {
+		cmd := exec.Command(bin, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+			t.Errorf("%v: err = %v, want exit status 2", args, err)
+		}
+		if !strings.Contains(stderr.String(), "usage: rpc_server [-p <port>]") {
+			t.Errorf("%v: no usage line in %q", args, stderr.String())
+		}
+	}
+}
+
+// start runs the binary on a free port with stdout to a file; it returns
+// the port, the stdout path and the process.
+func start(t *testing.T, bin string, args ...string) (int, string, *exec.Cmd) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "stdout")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(bin, append([]string{"-p", "0"}, args...)...)
+	cmd.Stdout = f
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if _, after, ok := strings.Cut(sc.Text(), "on TCP port "); ok {
+			port, _ := strconv.Atoi(strings.Fields(after)[0])
+			go func() { // keep draining stderr
+				for sc.Scan() {
+				}
+			}()
+			return port, out, cmd
+		}
+	}
+	t.Fatal("rpc_server did not announce its port")
+	return 0, "", nil
+}
+
+// TestThousandIdleConnections: 1,000 connections held open without a call
+// do not keep a normal call from being answered and printed.
+func TestThousandIdleConnections(t *testing.T) {
+	port, out, cmd := start(t, binary(t))
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	for i := 0; i < 1000; i++ {
+		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		if err != nil {
+			t.Fatalf("idle connection %d: %v", i, err)
+		}
+		defer c.Close()
+	}
+	// One idle connection has sent half a record header and stalls.
+	stalled, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	stalled.Write([]byte{0x80, 0})
+
+	c, err := oncrpc.Dial(addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	args, _ := rpclog.AppendEntry(nil, rpclog.Entry{Username: "alice", Operation: "PUBLISH", Filename: "f", DateTime: "30/11/2026 17:20:00"})
+	if _, err := c.Call(time.Now().Add(20*time.Second), rpclog.Program, rpclog.Version, rpclog.ProcLogOp, args); err != nil {
+		t.Fatalf("call with 1,000 idle connections open: %v", err)
+	}
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(out)
+		if string(b) == "alice PUBLISH f 30/11/2026 17:20:00\n" {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("stdout = %q", b)
+		}
+	}
+	// SIGINT stops it cleanly (exit status 0) even with those connections.
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGINT: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("rpc_server did not stop on SIGINT")
+	}
+}
