@@ -1,0 +1,212 @@
+package datetime
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startServe runs Serve on 127.0.0.1 and returns its URL, a stop function
+// and a function that waits for Serve's result.
+func startServe(t *testing.T, cfg Config) (string, context.CancelFunc, func(time.Duration) (error, bool)) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var serveErr error
+	go func() { serveErr = Serve(ctx, ln, cfg); close(done) }()
+	wait := func(d time.Duration) (error, bool) {
+		select {
+		case <-done:
+			return serveErr, true
+		case <-time.After(d):
+			return nil, false
+		}
+	}
+	t.Cleanup(func() {
+		cancel()
+		if _, ok := wait(30 * time.Second); !ok {
+			t.Error("Serve did not return after its context ended")
+		}
+	})
+	return "http://" + ln.Addr().String() + "/", cancel, wait
+}
+
+// rawRequest writes a POST with a zeep envelope, all but its last byte when
+// partial is set.
+func rawRequest(conn net.Conn, partial bool) error {
+	body := zeepEnvelope
+	if partial {
+		body = body[:len(body)-1]
+	}
+	_, err := fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nSOAPAction: \"datetime\"\r\nContent-Length: %d\r\n\r\n%s", len(zeepEnvelope), body)
+	return err
+}
+
+func TestServeGracefulShutdown(t *testing.T) {
+	url, stop, wait := startServe(t, Config{})
+	addr := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
+	if _, err := NewClient(url).Now(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// A call in progress (body not all sent) when the stop comes...
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := rawRequest(conn, true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // let the server start reading it
+	stop()
+	// ...new connections are refused once the listener is closed...
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("still accepting connections 10s after the stop")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// ...and the call in progress is still answered.
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Write([]byte(zeepEnvelope[len(zeepEnvelope)-1:])); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("call in progress at the stop: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "datetimeResult") {
+		t.Errorf("call in progress at the stop: %s %s", resp.Status, b)
+	}
+	err, ok := wait(20 * time.Second)
+	if !ok {
+		t.Fatal("Serve did not return after the stop")
+	}
+	if err != nil {
+		t.Errorf("Serve returned %v after a graceful stop", err)
+	}
+}
+
+func TestServeHeaderLimit(t *testing.T) {
+	url, _, _ := startServe(t, Config{MaxHeaderBytes: 1024})
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(zeepEnvelope))
+	req.Header.Set("X-Big", strings.Repeat("a", 8<<10)) // net/http allows 4 KiB of slack
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("8 KiB header with a 1 KiB limit: %s, want 431", resp.Status)
+	}
+}
+
+func TestServeBodyLimit(t *testing.T) {
+	url, _, _ := startServe(t, Config{MaxBodyBytes: 512})
+	resp, err := http.Post(url, "text/xml", strings.NewReader(zeepEnvelope+strings.Repeat(" ", 512)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "larger than 512 bytes") {
+		t.Errorf("%s %s", resp.Status, b)
+	}
+}
+
+func TestServeDropsSilentConnection(t *testing.T) {
+	url, _, _ := startServe(t, Config{ReadHeaderTimeout: 200 * time.Millisecond})
+	conn, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, err := conn.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("a connection that sends nothing: read gave %v, want EOF (closed by the server)", err)
+	}
+}
+
+// TestIdleConnections holds 1,000 connections open against the service,
+// half never sending a byte and half idle after a call (keep-alive), and
+// checks that a normal call is still answered.
+func TestIdleConnections(t *testing.T) {
+	const idle = 1000
+	raiseFileLimit(t, 2*idle+200) // both ends live in this process
+	url, _, _ := startServe(t, Config{})
+	addr := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
+	conns := make([]net.Conn, 0, idle)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < idle; i++ {
+		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conns = append(conns, c)
+		if i%2 == 1 { // one call, then idle with keep-alive
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			if err := rawRequest(c, false); err != nil {
+				t.Fatalf("connection %d: %v", i, err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("connection %d: %v", i, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("connection %d: %s", i, resp.Status)
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got, err := NewClient(url).Now(ctx)
+	if err != nil || !Valid(got) {
+		t.Fatalf("with %d idle connections: Now = %q, %v", idle, got, err)
+	}
+}
+
+// raiseFileLimit makes sure the process may hold n open files, raising the
+// soft limit up to the hard one when needed.
+func raiseFileLimit(t *testing.T, n uint64) {
+	t.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if lim.Cur >= n {
+		return
+	}
+	if lim.Max < n {
+		t.Fatalf("this test needs %d open files; the hard limit is %d (raise it: ulimit -Hn)", n, lim.Max)
+	}
+	old := lim
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
+}
