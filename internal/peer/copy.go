@@ -11,17 +11,30 @@ import (
 // Each chunk is one io.CopyN, which keeps the zero-copy paths: with an
 // *os.File source and a *net.TCPConn destination it is sendfile, the
 // other way round splice. progress, if set, is told the running total.
+//
+// The chunk size adapts: it doubles while chunks take well under idle (a
+// fast link moves tens of MiB per call) and halves when one comes close,
+// so a slow but moving link (down to about minChunk/idle bytes per second)
+// is never cut by the deadline.
 func copyChunks(dst io.Writer, src io.Reader, n int64, setDeadline func(time.Time) error, idle time.Duration, progress func(int64)) (int64, error) {
 	var done int64
+	chunk := int64(minChunk)
 	for n < 0 || done < n {
-		want := int64(chunkSize)
+		want := chunk
 		if n >= 0 {
 			want = min(want, n-done)
 		}
-		if err := setDeadline(time.Now().Add(idle)); err != nil {
+		start := time.Now()
+		if err := setDeadline(start.Add(idle)); err != nil {
 			return done, err
 		}
 		m, err := io.CopyN(dst, src, want)
+		switch took := time.Since(start); {
+		case took < idle/16:
+			chunk = min(2*chunk, maxChunk)
+		case took > idle/4:
+			chunk = max(chunk/2, minChunk)
+		}
 		done += m
 		if progress != nil && m > 0 {
 			progress(done)

@@ -21,6 +21,9 @@ const (
 	DefaultDialTimeout    = 10 * time.Second
 )
 
-// chunkSize is how many bytes move between two deadline renewals (and two
-// progress reports). Large enough that the per-chunk cost is noise.
-const chunkSize = 4 << 20
+// Bounds of the number of bytes moved between two deadline renewals (and
+// two progress reports); see copyChunks.
+const (
+	minChunk = 64 << 10
+	maxChunk = 64 << 20
+)

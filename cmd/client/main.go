@@ -1,0 +1,92 @@
+// Command client is the interactive peer of the p2p system (PROTOCOL.md
+// §7): it talks to the central server, serves its published files to other
+// peers while connected, and downloads theirs.
+//
+//	client -s <host> -p <port> [-w <web service url>] [-l <listen address>]
+//
+// From a terminal it offers a line editor (prompt "c> ", history, tab
+// completion); from a pipe it reads one command per line and prints only
+// the result lines. The end of input, SIGINT and SIGTERM act like QUIT.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/chzyer/readline"
+
+	"p2p/internal/datetime"
+	"p2p/internal/shell"
+)
+
+const usage = "usage: client -s <host> -p <port> [-w <web service url>] [-l <listen address>]"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin *os.File, stdout, stderr *os.File) int {
+	fs := flag.NewFlagSet("client", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	host := fs.String("s", "", "central server host (IPv4 address or name)")
+	port := fs.String("p", "", "central server port, 1024..65535")
+	ws := fs.String("w", "http://localhost:8000/", "web service URL (datetime)")
+	listen := fs.String("l", ":0", "address of the GET_FILE listener opened on CONNECT (ip:port; port 0 = ephemeral)")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			fmt.Fprintln(stderr, usage)
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return 0
+		}
+		fmt.Fprintf(stderr, "client: %v\n%s\n", err, usage)
+		return 2
+	}
+	n, err := strconv.Atoi(*port)
+	switch {
+	case *host == "" || *port == "":
+		fmt.Fprintf(stderr, "client: -s and -p are required\n%s\n", usage)
+		return 2
+	case err != nil || n < 1024 || n > 65535:
+		fmt.Fprintf(stderr, "client: port %q is not in 1024..65535\n%s\n", *port, usage)
+		return 2
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "client: unexpected argument %q\n%s\n", fs.Arg(0), usage)
+		return 2
+	}
+
+	interactive := readline.IsTerminal(int(stdin.Fd()))
+	sh := shell.New(shell.Config{
+		Server:     net.JoinHostPort(*host, *port),
+		Clock:      datetime.NewClient(*ws),
+		ListenAddr: *listen,
+		Stdout:     stdout,
+		Stderr:     stderr,
+		Progress:   readline.IsTerminal(int(stderr.Fd())),
+	})
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if interactive {
+		// The editor draws on the terminal: stdout when it is one, else
+		// stderr, so a redirected stdout still gets only result lines.
+		draw := stdout
+		if !readline.IsTerminal(int(stdout.Fd())) {
+			draw = stderr
+		}
+		err = sh.RunTerminal(ctx, stdin, draw)
+	} else {
+		err = sh.RunPipe(ctx, stdin)
+	}
+	if err != nil && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "client: %v\n", err)
+		return 1
+	}
+	return 0
+}

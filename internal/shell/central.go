@@ -1,0 +1,92 @@
+package shell
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"p2p/internal/wire"
+)
+
+// datetime asks the web service for the datetime of op's request and prints
+// it. When the service cannot be reached it prints "<OP> FAIL" (the reason
+// on stderr) and reports false: nothing is to be sent then.
+func (s *Shell) datetime(ctx context.Context, op wire.Op) (string, bool) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	dt, err := s.cfg.Clock.Now(ctx)
+	if err == nil && (len(dt) > wire.DateTimeSize-1 || dt == "") {
+		err = fmt.Errorf("the web service answered %q, which is no datetime", dt)
+	}
+	if err != nil {
+		s.out.errline(fmt.Sprintf("%s: %v (nothing sent)", op, err))
+		s.out.line(wire.FailLine(op))
+		return "", false
+	}
+	s.out.line(dt)
+	return dt, true
+}
+
+// exchange sends req to the central server on a connection of its own and
+// reads the status; when it is '0' and read is set, read takes the rest of
+// the reply.
+func (s *Shell) exchange(ctx context.Context, req wire.Request, read func(r io.Reader) error) (wire.Status, error) {
+	msg, err := wire.AppendRequest(nil, req)
+	if err != nil {
+		return 0, err
+	}
+	d := net.Dialer{Timeout: s.cfg.Timeout}
+	c, err := d.DialContext(ctx, "tcp4", s.cfg.Server)
+	if err != nil {
+		return 0, fmt.Errorf("central server %s: %w", s.cfg.Server, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	c.SetDeadline(time.Now().Add(s.cfg.Timeout))
+	if _, err := c.Write(msg); err != nil {
+		return 0, fmt.Errorf("central server %s: sending: %w", s.cfg.Server, err)
+	}
+	r := bufio.NewReader(c)
+	st, err := wire.ReadStatus(r)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = errors.New("closed the connection without a reply")
+		}
+		return 0, fmt.Errorf("central server %s: %w", s.cfg.Server, err)
+	}
+	if st == wire.StatusOK && read != nil {
+		if err := read(r); err != nil {
+			return st, fmt.Errorf("central server %s: reading the list: %w", s.cfg.Server, err)
+		}
+	}
+	return st, nil
+}
+
+// call runs one request of §2 from start to end: the datetime line, the
+// exchange, and the result line (or "<OP> FAIL" with the reason on stderr).
+// It reports the status, and ok false when no status came.
+func (s *Shell) call(ctx context.Context, req wire.Request, read func(r io.Reader) error) (st wire.Status, ok bool) {
+	dt, ok := s.datetime(ctx, req.Op)
+	if !ok {
+		return 0, false
+	}
+	req.DateTime = dt
+	return s.send(ctx, req, read)
+}
+
+// send is call without the datetime: the exchange and the result line.
+func (s *Shell) send(ctx context.Context, req wire.Request, read func(r io.Reader) error) (wire.Status, bool) {
+	st, err := s.exchange(ctx, req, read)
+	if err != nil {
+		s.out.errline(fmt.Sprintf("%s: %v", req.Op, err))
+		s.out.line(wire.FailLine(req.Op))
+		return 0, false
+	}
+	s.out.line(wire.Line(req.Op, st))
+	return st, true
+}

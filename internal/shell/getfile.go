@@ -1,0 +1,133 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"time"
+
+	"p2p/internal/peer"
+	"p2p/internal/wire"
+)
+
+// getFile runs GET_FILE <username> <remote_filename> <local_filename>: the
+// peer's address comes from listusers-<me>.json; when the user is missing
+// there or its address refuses the connection, one LIST_USERS refreshes
+// the file and the download is tried once more (§7).
+func (s *Shell) getFile(ctx context.Context, args []string) {
+	remoteUser, remote, local := args[0], args[1], args[2]
+	dt, ok := s.datetime(ctx, wire.GetFile)
+	if !ok {
+		return
+	}
+	if !filepath.IsAbs(local) {
+		local = filepath.Join(s.cfg.Dir, local)
+	}
+	addr, err := s.peerAddr(remoteUser)
+	refreshed := false
+	if err != nil {
+		s.out.errline(fmt.Sprintf("GET_FILE: %v; asking the central server", err))
+		if addr, err = s.refresh(ctx, dt, remoteUser); err != nil {
+			s.fail(err)
+			return
+		}
+		refreshed = true
+	}
+	res, err := s.download(ctx, addr, remote, local)
+	if errors.Is(err, peer.ErrRefused) && !refreshed {
+		s.out.errline(fmt.Sprintf("GET_FILE: %v; asking the central server for %s's address", err, remoteUser))
+		if addr, err = s.refresh(ctx, dt, remoteUser); err != nil {
+			s.fail(err)
+			return
+		}
+		res, err = s.download(ctx, addr, remote, local)
+	}
+	if err != nil {
+		s.out.errline("GET_FILE: " + err.Error())
+	}
+	s.out.line(wire.Line(wire.GetFile, wire.StatusFor(wire.GetFile, res.Outcome)))
+}
+
+func (s *Shell) fail(err error) {
+	s.out.errline("GET_FILE: " + err.Error())
+	s.out.line(wire.FailLine(wire.GetFile))
+}
+
+// peerAddr finds user's ip:port in listusers-<me>.json.
+func (s *Shell) peerAddr(user string) (string, error) {
+	users, err := s.readUsers(s.User())
+	if err != nil {
+		return "", fmt.Errorf("no usable user list (%v)", err)
+	}
+	for _, u := range users {
+		if u.Username == user {
+			return net.JoinHostPort(u.IP, u.Port), nil
+		}
+	}
+	return "", fmt.Errorf("%q is not in %s", user, filepath.Base(s.usersPath(s.User())))
+}
+
+// refresh runs the LIST_USERS of GET_FILE (with the command's datetime) and
+// looks user up in the new list.
+func (s *Shell) refresh(ctx context.Context, dt, user string) (string, error) {
+	users, ok := s.fetchUsers(ctx, dt, false)
+	if !ok {
+		return "", errors.New("the user list could not be refreshed")
+	}
+	for _, u := range users {
+		if u.Username == user {
+			return net.JoinHostPort(u.IP, u.Port), nil
+		}
+	}
+	return "", fmt.Errorf("%q is not connected", user)
+}
+
+// download runs peer.Download with the progress line when asked for.
+func (s *Shell) download(ctx context.Context, addr, remote, local string) (peer.Result, error) {
+	cfg := s.cfg.Download
+	var p *progress
+	if s.cfg.Progress && cfg.Progress == nil {
+		p = &progress{out: s.out, start: time.Now()}
+		cfg.Progress = p.update
+	}
+	res, err := peer.Download(ctx, addr, remote, local, cfg)
+	if p != nil {
+		p.done()
+	}
+	return res, err
+}
+
+// progress draws one self-rewriting line on stderr: bytes so far, the total
+// when known, and the rate. It appears only once a transfer has lasted
+// more than a moment, and is erased at the end.
+type progress struct {
+	out          *console
+	start, drawn time.Time
+	shown        bool
+}
+
+const progressDelay = 500 * time.Millisecond
+
+func (p *progress) update(done, total int64) {
+	now := time.Now()
+	if now.Sub(p.start) < progressDelay || now.Sub(p.drawn) < 100*time.Millisecond {
+		return
+	}
+	p.drawn, p.shown = now, true
+	rate := float64(done) / now.Sub(p.start).Seconds()
+	line := "\r\033[K" + mib(done)
+	if total >= 0 {
+		line += fmt.Sprintf(" of %s (%d%%)", mib(total), done*100/max(total, 1))
+	}
+	p.out.raw(line + fmt.Sprintf(", %s/s", mib(int64(rate))))
+}
+
+func (p *progress) done() {
+	if p.shown {
+		p.out.raw("\r\033[K")
+	}
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -1,0 +1,176 @@
+package shell
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"p2p/internal/peer"
+	"p2p/internal/wire"
+)
+
+func (s *Shell) register(ctx context.Context, args []string) {
+	s.named = args[0]
+	s.call(ctx, wire.Request{Op: wire.Register, Username: args[0]}, nil)
+}
+
+func (s *Shell) unregister(ctx context.Context, args []string) {
+	u := args[0]
+	s.named = u
+	st, ok := s.call(ctx, wire.Request{Op: wire.Unregister, Username: u}, nil)
+	if ok && st == wire.StatusOK && u == s.connected {
+		// The server dropped the connection and the list with the user.
+		s.closeListener()
+		s.connected = ""
+	}
+}
+
+func (s *Shell) connect(ctx context.Context, args []string) {
+	u := args[0]
+	if s.connected != "" && s.connected != u {
+		// One listener serves one user's list: two at once would
+		// share it.
+		s.out.errline(fmt.Sprintf("CONNECT: this client is connected as %q; DISCONNECT it first (nothing sent)", s.connected))
+		s.out.line(wire.FailLine(wire.Connect))
+		return
+	}
+	s.named = u
+	dt, ok := s.datetime(ctx, wire.Connect)
+	if !ok {
+		return
+	}
+	opened := false
+	if s.listener == nil {
+		ln, err := peer.Listen(s.cfg.ListenAddr, s.files, s.serveConfig())
+		if err != nil {
+			s.out.errline(fmt.Sprintf("CONNECT: %v (nothing sent)", err))
+			s.out.line(wire.FailLine(wire.Connect))
+			return
+		}
+		s.listener, opened = ln, true
+	}
+	st, ok := s.send(ctx, wire.Request{Op: wire.Connect, DateTime: dt, Username: u, Port: fmt.Sprint(s.listener.Port())}, nil)
+	switch {
+	case ok && st == wire.StatusOK:
+		s.connected = u
+		s.files.Reset()
+		s.writePublished(u, nil)
+	case opened:
+		// CONNECT failed: the listener opened for it goes.
+		s.closeListener()
+	}
+}
+
+func (s *Shell) serveConfig() peer.ServerConfig {
+	cfg := s.cfg.Serve
+	if cfg.Logf == nil {
+		cfg.Logf = func(format string, args ...any) { s.out.errline("peer: " + fmt.Sprintf(format, args...)) }
+	}
+	return cfg
+}
+
+func (s *Shell) disconnect(ctx context.Context, args []string) {
+	u := args[0]
+	s.named = u
+	st, ok := s.call(ctx, wire.Request{Op: wire.Disconnect, Username: u}, nil)
+	if !ok {
+		return
+	}
+	if st == wire.StatusOK {
+		s.writePublished(u, nil)
+	}
+	if u == s.connected {
+		if o, _ := wire.OutcomeOf(wire.Disconnect, st); o == wire.OK || o == wire.UserNotFound || o == wire.NotConnected {
+			// The server no longer counts u as connected here.
+			s.closeListener()
+			s.connected = ""
+		}
+	}
+}
+
+func (s *Shell) publish(ctx context.Context, args []string) {
+	u, f := s.User(), wire.FileRecord{Filename: args[0], Description: args[1]}
+	st, ok := s.call(ctx, wire.Request{Op: wire.Publish, Username: u, Filename: f.Filename, Description: f.Description}, nil)
+	if !ok || st != wire.StatusOK {
+		return
+	}
+	if u == s.connected {
+		s.files.Add(f)
+		s.writePublished(u, s.files.Files())
+		return
+	}
+	s.writePublished(u, appendFile(s.readPublished(u), f))
+}
+
+func (s *Shell) delete(ctx context.Context, args []string) {
+	u, name := s.User(), args[0]
+	st, ok := s.call(ctx, wire.Request{Op: wire.Delete, Username: u, Filename: name}, nil)
+	if !ok || st != wire.StatusOK {
+		return
+	}
+	if u == s.connected {
+		s.files.Remove(name)
+		s.writePublished(u, s.files.Files())
+		return
+	}
+	s.writePublished(u, removeFile(s.readPublished(u), name))
+}
+
+func (s *Shell) listUsers(ctx context.Context, _ []string) {
+	dt, ok := s.datetime(ctx, wire.ListUsers)
+	if !ok {
+		return
+	}
+	users, ok := s.fetchUsers(ctx, dt, true)
+	if ok {
+		for _, u := range users {
+			s.out.line("\t" + u.Username + " " + u.IP + " " + u.Port)
+		}
+	}
+}
+
+// fetchUsers sends LIST_USERS and, on OK, rewrites listusers-<user>.json.
+// With show, it prints the result line (the refresh of GET_FILE does not).
+func (s *Shell) fetchUsers(ctx context.Context, dt string, show bool) ([]wire.UserRecord, bool) {
+	u := s.User()
+	var users []wire.UserRecord
+	req := wire.Request{Op: wire.ListUsers, DateTime: dt, Username: u}
+	read := func(r io.Reader) (err error) {
+		users, err = wire.ReadUserList(r)
+		return err
+	}
+	var st wire.Status
+	if show {
+		var ok bool
+		if st, ok = s.send(ctx, req, read); !ok {
+			return nil, false
+		}
+	} else {
+		var err error
+		if st, err = s.exchange(ctx, req, read); err != nil {
+			s.out.errline(fmt.Sprintf("GET_FILE: refreshing the user list: LIST_USERS: %v", err))
+			return nil, false
+		}
+		if st != wire.StatusOK {
+			s.out.errline("GET_FILE: refreshing the user list: " + wire.Line(wire.ListUsers, st))
+		}
+	}
+	if st != wire.StatusOK {
+		return nil, false
+	}
+	s.writeUsers(u, users)
+	return users, true
+}
+
+func (s *Shell) listContent(ctx context.Context, args []string) {
+	var files []wire.FileRecord
+	st, ok := s.call(ctx, wire.Request{Op: wire.ListContent, Username: s.User(), Remote: args[0]}, func(r io.Reader) (err error) {
+		files, err = wire.ReadFileList(r)
+		return err
+	})
+	if ok && st == wire.StatusOK {
+		for _, f := range files {
+			s.out.line("\t" + f.Filename + " \"" + f.Description + "\"")
+		}
+	}
+}

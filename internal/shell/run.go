@@ -1,0 +1,166 @@
+package shell
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/chzyer/readline"
+)
+
+// Prompt is the client's prompt (§7).
+const Prompt = "c> "
+
+// quitTimeout bounds the DISCONNECT that exit sends after a signal.
+const quitTimeout = 10 * time.Second
+
+// lineReader gives one input line at a time.
+type lineReader interface {
+	ReadLine() (string, error) // io.EOF at the end of input
+	Close() error
+}
+
+// RunPipe runs the commands read from in, one per line, with no prompt and
+// no terminal codes, until QUIT or the end of input (which acts as QUIT).
+// When ctx is cancelled (a signal) it stops, disconnects as QUIT does, and
+// returns ctx's error.
+func (s *Shell) RunPipe(ctx context.Context, in io.Reader) error {
+	return s.run(ctx, &pipeReader{r: bufio.NewReader(in)})
+}
+
+// RunTerminal is RunPipe for a person at a terminal: a line editor with the
+// prompt "c> ", history, and tab completion of the command words. Messages
+// of the GET_FILE listener are written through the editor, so they never
+// garble the line being typed.
+func (s *Shell) RunTerminal(ctx context.Context, stdin io.ReadCloser, stdout io.Writer) error {
+	rl, err := readline.NewEx(&readline.Config{
+		Prompt:            Prompt,
+		AutoComplete:      completer{},
+		HistoryLimit:      1000,
+		HistorySearchFold: true,
+		InterruptPrompt:   "^C",
+		Stdin:             stdin,
+		Stdout:            stdout,
+		Stderr:            s.out.stderr,
+	})
+	if err != nil {
+		return err
+	}
+	s.SetStderr(rl.Stderr())
+	return s.run(ctx, &editor{rl})
+}
+
+// run is the loop both front ends share. The line is read in a goroutine so
+// that a signal (ctx) is seen while the reader waits.
+func (s *Shell) run(ctx context.Context, in lineReader) error {
+	defer in.Close()
+	type result struct {
+		line string
+		err  error
+	}
+	lines := make(chan result)
+	next := make(chan struct{})
+	go func() {
+		for {
+			l, err := in.ReadLine()
+			select {
+			case lines <- result{l, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			select {
+			case <-next:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			s.quitAfterSignal()
+			return ctx.Err()
+		case r := <-lines:
+			if r.err != nil {
+				// End of input: QUIT. A failed read acts the same.
+				s.Quit(context.WithoutCancel(ctx))
+				if errors.Is(r.err, io.EOF) {
+					return nil
+				}
+				return r.err
+			}
+			if s.Exec(ctx, r.line) {
+				return nil
+			}
+			if ctx.Err() != nil {
+				s.quitAfterSignal()
+				return ctx.Err()
+			}
+			next <- struct{}{}
+		}
+	}
+}
+
+func (s *Shell) quitAfterSignal() {
+	ctx, cancel := context.WithTimeout(context.Background(), quitTimeout)
+	defer cancel()
+	s.Quit(ctx)
+}
+
+// pipeReader reads lines from a pipe or file; a CR before the LF goes.
+type pipeReader struct{ r *bufio.Reader }
+
+func (p *pipeReader) ReadLine() (string, error) {
+	l, err := p.r.ReadString('\n')
+	if err != nil && (l == "" || !errors.Is(err, io.EOF)) {
+		return "", err
+	}
+	return strings.TrimRight(l, "\r\n"), nil
+}
+
+func (p *pipeReader) Close() error { return nil }
+
+// editor is the terminal's line reader.
+type editor struct{ rl *readline.Instance }
+
+func (e *editor) ReadLine() (string, error) {
+	for {
+		l, err := e.rl.Readline()
+		if errors.Is(err, readline.ErrInterrupt) {
+			// ^C drops the line being typed, as in a shell.
+			continue
+		}
+		return l, err
+	}
+}
+
+func (e *editor) Close() error { return e.rl.Close() }
+
+// completer completes the first word to a command keyword, in the case the
+// user started typing it in.
+type completer struct{}
+
+func (completer) Do(line []rune, pos int) ([][]rune, int) {
+	typed := string(line[:pos])
+	if strings.ContainsAny(typed, " \t") {
+		return nil, 0
+	}
+	lower := typed != "" && strings.ToLower(typed) == typed && strings.ToUpper(typed) != typed
+	var out [][]rune
+	for _, w := range Words() {
+		if strings.HasPrefix(w, strings.ToUpper(typed)) {
+			rest := w[len(typed):] + " "
+			if lower {
+				rest = strings.ToLower(rest)
+			}
+			out = append(out, []rune(rest))
+		}
+	}
+	return out, len([]rune(typed))
+}
