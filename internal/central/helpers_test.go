@@ -173,3 +173,5 @@ func fileList(recs ...wire.FileRecord) string {
 	b, _ := wire.AppendFileList(nil, recs)
 	return string(b)
 }
+
+func dialTimeout(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 10*time.Second) }

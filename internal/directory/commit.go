@@ -243,8 +243,8 @@ func (s *Store) write(b *batch) error {
 		switch {
 		case p.remove:
 			err = os.Remove(path)
-			if errors.Is(err, fs.ErrNotExist) {
-				err = nil
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+				err = nil // already gone (ENOTDIR: files/ is not a folder)
 			}
 			syncFiles = true
 		case p.rewrite:

@@ -1,0 +1,122 @@
+package central
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"p2p/internal/loadgen"
+)
+
+// childEnv makes the test binary run a server instead of the tests, so
+// that benchmarks measure it as a separate process (its own CPU time) while
+// the load generator runs in the test process.
+const childEnv = "P2P_CENTRAL_BENCH_CHILD"
+
+// runChild serves "null", "sized" (LIST_USERS carries 100 records) or
+// "central" (P2P_BENCH_DIR, P2P_BENCH_SYNC=1) on 127.0.0.1:0, prints the
+// address, and exits when its stdin closes.
+func runChild(kind string) int {
+	var addr string
+	var stop func()
+	switch kind {
+	case "null", "sized":
+		var reply []byte
+		if kind == "sized" {
+			reply = loadgen.ListUsersReply(100)
+		}
+		s, err := loadgen.StartNull("127.0.0.1:0", reply)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		addr, stop = s.Addr().String(), func() { s.Close() }
+	case "central":
+		devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		s, err := Start(Config{Addr: "127.0.0.1:0", Dir: os.Getenv("P2P_BENCH_DIR"),
+			Sync: os.Getenv("P2P_BENCH_SYNC") == "1", Console: devnull})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		addr, stop = s.Addr().String(), func() { s.Close() }
+	default:
+		fmt.Fprintln(os.Stderr, "unknown child", kind)
+		return 2
+	}
+	fmt.Println(addr)
+	io.Copy(io.Discard, os.Stdin)
+	stop()
+	return 0
+}
+
+// child is a server started by startChild.
+type child struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	addr  string
+}
+
+func startChild(b testing.TB, kind string, env ...string) *child {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), append(env, childEnv+"="+kind)...)
+	cmd.Stderr = os.Stderr
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	c := &child{cmd: cmd, stdin: stdin}
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(stdout).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	select {
+	case c.addr = <-line:
+	case <-time.After(5 * time.Minute): // loading 100,000 users with -race takes a while
+	}
+	if c.addr == "" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		b.Fatalf("%s server did not start", kind)
+	}
+	b.Cleanup(c.stop)
+	return c
+}
+
+func (c *child) stop() {
+	if c.stdin != nil {
+		c.stdin.Close()
+		c.stdin = nil
+		c.cmd.Wait()
+	}
+}
+
+// cpu is the child's CPU time so far.
+func (c *child) cpu(b testing.TB) time.Duration {
+	d, err := loadgen.ProcessCPU(c.cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+// measure runs a load against the child and returns the result and the
+// child's CPU time per request.
+func (c *child) measure(b testing.TB, clients, n int, request func(int) []byte) (loadgen.Result, time.Duration) {
+	b.Helper()
+	cpu0 := c.cpu(b)
+	r := loadgen.Run(c.addr, clients, n, request)
+	cpu := c.cpu(b) - cpu0
+	if r.Errors > 0 || r.Requests != n {
+		b.Fatalf("%d errors (first: %v) in %d requests", r.Errors, r.FirstErr, n)
+	}
+	return r, cpu / time.Duration(max(r.Requests, 1))
+}

@@ -1,0 +1,138 @@
+package central
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"p2p/internal/testenv"
+)
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	if child := os.Getenv(childEnv); child != "" {
+		os.Exit(runChild(child))
+	}
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// serverBinary builds cmd/server once per test run.
+func serverBinary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "p2p-server-build-")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, "server"), "./cmd/server")
+		cmd.Dir = testenv.RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/server: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(buildDir, "server")
+}
+
+// proc is cmd/server running as a real process.
+type proc struct {
+	cmd    *exec.Cmd
+	addr   string
+	stdout *syncBuffer
+	stderr *syncBuffer
+	exited chan struct{}
+}
+
+// freePort returns a port that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startProc starts cmd/server on a free port with dir as data folder and
+// waits for its init line.
+func startProc(t testing.TB, dir string, flags ...string) *proc {
+	t.Helper()
+	bin := serverBinary(t)
+	for attempt := 0; ; attempt++ {
+		port := freePort(t)
+		p := &proc{stdout: new(syncBuffer), stderr: new(syncBuffer), exited: make(chan struct{})}
+		p.cmd = exec.Command(bin, append([]string{"-p", fmt.Sprint(port), "-d", dir}, flags...)...)
+		p.cmd.Stderr = p.stderr
+		out, _ := p.cmd.StdoutPipe()
+		if err := p.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ready := make(chan bool, 1)
+		go func() {
+			sc := bufio.NewScanner(out)
+			first := true
+			for sc.Scan() {
+				p.stdout.Write([]byte(sc.Text() + "\n"))
+				if first {
+					ready <- strings.HasPrefix(sc.Text(), "s> init server ")
+					first = false
+				}
+			}
+			if first {
+				ready <- false
+			}
+			p.cmd.Wait()
+			close(p.exited)
+		}()
+		select {
+		case ok := <-ready:
+			if ok {
+				p.addr = fmt.Sprintf("127.0.0.1:%d", port)
+				t.Cleanup(func() { p.kill() })
+				return p
+			}
+		case <-time.After(30 * time.Second):
+		}
+		p.kill()
+		if attempt == 2 {
+			t.Fatalf("server did not start: %s", p.stderr.String())
+		}
+	}
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *proc) kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+}
+
+// exitCode waits for the process and returns its exit status.
+func (p *proc) exitCode(t testing.TB) int {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatal("server did not exit")
+	}
+	return p.cmd.ProcessState.ExitCode()
+}

@@ -1,0 +1,287 @@
+package central
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"p2p/internal/wire"
+)
+
+// TestProcessUsage: bad, missing or unknown flags print one usage line on
+// stderr and exit with status 2.
+func TestProcessUsage(t *testing.T) {
+	bin := serverBinary(t)
+	for _, args := range [][]string{
+		{}, {"-p"}, {"-p", "80"}, {"-p", "1023"}, {"-p", "65536"}, {"-p", "abc"}, {"-p", "+2000"},
+		{"-p", "2000", "-x"}, {"-p", "2000", "extra"}, {"-q", "2000"}, {"-p", "2000", "-max-conns", "0"},
+		{"-p", "2000", "-read-timeout", "0s"},
+	} {
+		cmd := exec.Command(bin, args...)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		if code != 2 || stdout.Len() != 0 || strings.Count(stderr.String(), "\n") != 1 || !strings.HasPrefix(stderr.String(), "usage: server -p ") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, stdout.String(), stderr.String())
+		}
+	}
+}
+
+// TestProcessKillRestart: SIGKILL right after acknowledged operations, then
+// a restart: everything acknowledged is there.
+func TestProcessKillRestart(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir)
+	steps := []struct {
+		op    wire.Op
+		user  string
+		extra []string
+	}{
+		{wire.Register, "alice", nil}, {wire.Register, "bob", nil}, {wire.Register, "carol", nil},
+		{wire.Connect, "alice", []string{"5000"}}, {wire.Connect, "bob", []string{"6000"}},
+		{wire.Publish, "alice", []string{"a.txt", "first"}}, {wire.Publish, "alice", []string{"b;c", `"x"`}},
+		{wire.Delete, "alice", []string{"a.txt"}}, {wire.Unregister, "carol", nil},
+		{wire.Connect, "carol", []string{"1"}}, // 1: gone
+	}
+	want := "0000000001"
+	var got string
+	for _, s := range steps {
+		got += string(send(t, p.addr, req(t, s.op, s.user, s.extra...)))
+	}
+	p.kill()
+	if got != want {
+		t.Fatalf("replies %q, want %q", got, want)
+	}
+	if p.stdout.String() == "" || strings.Count(p.stdout.String(), "s> OPERATION FROM ") != len(steps) {
+		t.Errorf("console:\n%s", p.stdout.String())
+	}
+	p = startProc(t, dir)
+	alice := wire.UserRecord{Username: "alice", IP: "127.0.0.1", Port: "5000"}
+	bob := wire.UserRecord{Username: "bob", IP: "127.0.0.1", Port: "6000"}
+	if r := string(send(t, p.addr, req(t, wire.ListUsers, "bob"))); r != userList(alice, bob) {
+		t.Errorf("list users after restart: %q", r)
+	}
+	if r := string(send(t, p.addr, req(t, wire.ListContent, "bob", "alice"))); r != fileList(wire.FileRecord{Filename: "b;c", Description: `"x"`}) {
+		t.Errorf("list content after restart: %q", r)
+	}
+	if r := string(send(t, p.addr, req(t, wire.Register, "carol"))); r != "0" {
+		t.Errorf("carol was unregistered, register again: %q", r)
+	}
+	if p.stderr.String() != "" {
+		t.Errorf("restart reported: %s", p.stderr.String())
+	}
+}
+
+// TestProcessGracefulShutdown: SIGTERM while clients keep sending; every
+// request either gets a whole reply or is refused, the process exits 0,
+// and everything acknowledged survives.
+func TestProcessGracefulShutdown(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir)
+	var mu sync.Mutex
+	var acked []string
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for c := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				u := fmt.Sprintf("c%d-%d", c, i)
+				if reply, err := tryRequest(p.addr, req(t, wire.Register, u)); err == nil && reply == "0" {
+					mu.Lock()
+					acked = append(acked, u)
+					mu.Unlock()
+				} else if err == nil && reply != "" {
+					t.Errorf("register %s: %q", u, reply)
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	code := p.exitCode(t)
+	close(stop)
+	wg.Wait()
+	if code != 0 {
+		t.Fatalf("exit status %d after SIGTERM; stderr %s", code, p.stderr.String())
+	}
+	if len(acked) == 0 {
+		t.Fatal("no request was answered before the shutdown")
+	}
+	users := readCSV(t, filepath.Join(dir, "users.csv"))
+	have := map[string]bool{}
+	for _, r := range users {
+		have[r[0]] = true
+	}
+	for _, u := range acked {
+		if !have[u] {
+			t.Errorf("acknowledged %s missing after shutdown", u)
+		}
+	}
+}
+
+// tryRequest is send without failing the test: the server may be gone.
+func tryRequest(addr string, raw []byte) (string, error) {
+	c, err := dialTimeout(addr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Write(raw); err != nil {
+		return "", err
+	}
+	var out []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			if err.Error() == "EOF" {
+				return string(out), nil
+			}
+			return string(out), err
+		}
+	}
+}
+
+// userState is what the files say about one user.
+type userState struct {
+	registered, connected bool
+	files                 string // filenames in order, joined by "|"
+}
+
+// TestKillAtRandom kills the server with SIGKILL at random moments of a
+// concurrent write load, 20 times. After each restart every CSV parses and
+// every user is in the state of its last acknowledged operation, or of the
+// one after it (sent, not yet answered when the kill came).
+func TestKillAtRandom(t *testing.T) {
+	dir := t.TempDir()
+	// Each user walks these steps; states[k] is its state after step k.
+	type step struct {
+		op    wire.Op
+		extra []string
+	}
+	steps := []step{
+		{wire.Register, nil}, {wire.Connect, []string{"7000"}}, {wire.Publish, []string{"a", "d"}},
+		{wire.Publish, []string{"b;x", `"q"`}}, {wire.Delete, []string{"a"}}, {wire.Publish, []string{"c", ""}},
+		{wire.Disconnect, nil}, {wire.Connect, []string{"7001"}}, {wire.Publish, []string{"z", "z"}}, {wire.Unregister, nil},
+	}
+	states := []userState{
+		{},
+		{true, false, ""}, {true, true, ""}, {true, true, "a"},
+		{true, true, "a|b;x"}, {true, true, "b;x"}, {true, true, "b;x|c"},
+		{true, false, ""}, {true, true, ""}, {true, true, "z"}, {},
+	}
+	var mu sync.Mutex
+	progress := map[string]int{} // user → steps acknowledged
+	rounds := 20
+	for round := range rounds {
+		p := startProc(t, dir)
+		var wg sync.WaitGroup
+		for c := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					u := fmt.Sprintf("r%d c%d;%d", round, c, i)
+					for k, s := range steps {
+						reply, err := tryRequest(p.addr, req(t, s.op, u, s.extra...))
+						if err != nil || reply == "" {
+							return // killed
+						}
+						if reply != "0" {
+							t.Errorf("%s step %d (%s): %q", u, k, s.op, reply)
+							return
+						}
+						mu.Lock()
+						progress[u] = k + 1
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(20+rand.IntN(150)) * time.Millisecond)
+		p.kill()
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+		// Load in a fresh server (which reports and repairs), then check
+		// the files it left.
+		p = startProc(t, dir)
+		if r := string(send(t, p.addr, req(t, wire.Register, fmt.Sprintf("check%d", round)))); r != "0" {
+			t.Fatalf("round %d: server after restart: %q", round, r)
+		}
+		if e := p.stderr.String(); strings.Contains(e, "dropped") {
+			t.Errorf("round %d: restart dropped lines:\n%s", round, e)
+		}
+		p.kill()
+		got := diskState(t, dir)
+		mu.Lock()
+		for u, k := range progress {
+			s := got[u]
+			if s != states[k] && (k+1 >= len(states) || s != states[k+1]) {
+				t.Errorf("round %d: %q acknowledged %d steps, files say %+v", round, u, k, s)
+			}
+			delete(got, u)
+		}
+		mu.Unlock()
+		for u, s := range got {
+			// Users whose first REGISTER was not answered may be there.
+			if !strings.HasPrefix(u, "check") && s != states[1] {
+				t.Errorf("round %d: unexpected %q in state %+v", round, u, s)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+	mu.Lock()
+	t.Logf("%d users checked across %d kills", len(progress), rounds)
+	mu.Unlock()
+}
+
+// diskState reads the CSVs with encoding/csv: every one must parse.
+func diskState(t *testing.T, dir string) map[string]userState {
+	t.Helper()
+	st := map[string]userState{}
+	for _, r := range readCSV(t, filepath.Join(dir, "users.csv")) {
+		st[r[0]] = userState{registered: true}
+	}
+	for _, r := range readCSV(t, filepath.Join(dir, "connected.csv")) {
+		s := st[r[0]]
+		s.connected = true
+		var names []string
+		for _, f := range readCSV(t, filepath.Join(dir, "files", r[0]+".csv")) {
+			names = append(names, f[0])
+		}
+		s.files = strings.Join(names, "|")
+		st[r[0]] = s
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "files"))
+	for _, e := range entries {
+		u := strings.TrimSuffix(e.Name(), ".csv")
+		if !st[u].connected || strings.HasPrefix(e.Name(), ".tmp") {
+			t.Errorf("stray file files/%s", e.Name())
+		}
+	}
+	return st
+}

@@ -1,0 +1,158 @@
+// Package loadgen loads a central server the way real clients do (one TCP
+// connection per request: connect, send, read the reply to the end, close)
+// and provides the baselines benchmarks compare against: a null server that
+// answers '0' to any request it can read, and a sized null server whose
+// LIST_USERS answer carries prepared records, so that a real server's
+// figures can be given as ratios measured in the same run.
+package loadgen
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Result is what a run measured.
+type Result struct {
+	Requests int           // replies read whole
+	OK       int           // of which started with status '0'
+	Errors   int           // connections that failed (dial, write, read)
+	Elapsed  time.Duration // wall time of the run
+	Latency  time.Duration // mean time from dial to the end of the reply
+	FirstErr error
+}
+
+// Rate is requests answered per second.
+func (r Result) Rate() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Requests) / r.Elapsed.Seconds()
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("%d requests (%d ok, %d errors) in %v: %.0f/s, mean latency %v",
+		r.Requests, r.OK, r.Errors, r.Elapsed.Round(time.Millisecond), r.Rate(), r.Latency)
+}
+
+// Run sends n requests to addr from clients goroutines at once, one
+// connection per request; request(i) gives the bytes of the i-th request
+// (0 ≤ i < n), each sent once. Each reply is read until the server closes.
+func Run(addr string, clients, n int, request func(i int) []byte) Result {
+	var next atomic.Int64
+	var mu sync.Mutex
+	var res Result
+	var latency time.Duration
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 64<<10)
+			var r Result
+			var lat time.Duration
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					break
+				}
+				t0 := time.Now()
+				status, err := exchange(addr, request(i), buf)
+				lat += time.Since(t0)
+				switch {
+				case err != nil:
+					r.Errors++
+					if r.FirstErr == nil {
+						r.FirstErr = err
+					}
+				default:
+					r.Requests++
+					if status == '0' {
+						r.OK++
+					}
+				}
+			}
+			mu.Lock()
+			res.Requests += r.Requests
+			res.OK += r.OK
+			res.Errors += r.Errors
+			if res.FirstErr == nil {
+				res.FirstErr = r.FirstErr
+			}
+			latency += lat
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	if total := res.Requests + res.Errors; total > 0 {
+		res.Latency = latency / time.Duration(total)
+	}
+	return res
+}
+
+// exchange makes one request on a new connection and returns the reply's
+// first byte once the whole reply is read.
+func exchange(addr string, req, buf []byte) (byte, error) {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Write(req); err != nil {
+		return 0, err
+	}
+	var first byte
+	total := 0
+	for {
+		n, err := c.Read(buf)
+		if n > 0 && total == 0 {
+			first = buf[0]
+		}
+		total += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if total == 0 {
+		return 0, fmt.Errorf("no reply")
+	}
+	return first, nil
+}
+
+// ProcessCPU returns the user+system CPU time a process has used so far,
+// from /proc/<pid>/stat (Linux).
+func ProcessCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces) start after ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("unexpected /proc stat: %q", s)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("unexpected /proc stat: %q", s)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("unexpected /proc stat: %q", s)
+	}
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticks, nil
+}

@@ -1,0 +1,42 @@
+package loadgen
+
+import (
+	"os"
+	"testing"
+
+	"p2p/internal/wire"
+)
+
+func TestNullAndRun(t *testing.T) {
+	reply := ListUsersReply(3)
+	s, err := StartNull("127.0.0.1:0", reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	req := func(op wire.Op) func(int) []byte {
+		return func(i int) []byte {
+			b, _ := wire.AppendRequest(nil, wire.Request{Op: op, DateTime: "d", Username: UserName(i)})
+			return b
+		}
+	}
+	r := Run(s.Addr().String(), 4, 50, req(wire.Register))
+	if r.Requests != 50 || r.OK != 50 || r.Errors != 0 || r.Rate() <= 0 {
+		t.Errorf("register on null: %v (%v)", r, r.FirstErr)
+	}
+	r = Run(s.Addr().String(), 2, 10, req(wire.ListUsers))
+	if r.Requests != 10 || r.OK != 10 {
+		t.Errorf("list users on sized null: %v", r)
+	}
+	// A request the null server cannot read gets no reply: an error.
+	r = Run(s.Addr().String(), 1, 1, func(int) []byte { return []byte("BAD\x00") })
+	if r.Errors != 1 || r.Requests != 0 {
+		t.Errorf("bad request: %v", r)
+	}
+	if len(reply) != 1+4+3*wire.UserRecordSize || UserName(120) != "user120" {
+		t.Errorf("reply of %d bytes, name %q", len(reply), UserName(120))
+	}
+	if cpu, err := ProcessCPU(os.Getpid()); err != nil || cpu < 0 {
+		t.Errorf("cpu %v %v", cpu, err)
+	}
+}
