@@ -1,8 +1,10 @@
 package datetime
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -140,5 +142,31 @@ func TestClientTimeout(t *testing.T) {
 	_, err := NewClient(srv.URL + "/").Now(ctx)
 	if err == nil || !strings.Contains(err.Error(), "did not answer in time") || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("error %q, want a timeout wrapping context.DeadlineExceeded", err)
+	}
+}
+
+// TestClientSendsKnownRequest pins what the generated client sends: the
+// envelope the handler recognises without parsing, with SOAPAction datetime.
+func TestClientSendsKnownRequest(t *testing.T) {
+	var body []byte
+	var action string
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ = io.ReadAll(r.Body)
+		action = r.Header.Get("SOAPAction")
+		fixedHandler(0).ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body)))
+	}))
+	if _, err := NewClient(srv.URL + "/").Now(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if string(body) != gowsdlEnvelope || !knownRequest(body) || action != SOAPAction {
+		t.Errorf("the generated client sent SOAPAction %q and\n%s", action, body)
+	}
+	for _, k := range knownRequests {
+		if err := parseRequest([]byte(k)); err != nil {
+			t.Errorf("parseRequest refuses a known request: %v\n%s", err, k)
+		}
+	}
+	if knownRequests[0] != zeepEnvelope || knownRequests[1] != gowsdlEnvelope {
+		t.Error("knownRequests and the test envelopes differ")
 	}
 }

@@ -53,8 +53,10 @@ func xmlNameOf(v any) xml.Name {
 // parseRequest reads one SOAP 1.1 envelope and checks that its body is a
 // datetime call. Every problem is returned as a *Fault with code soap:Client
 // (or soap:MustUnderstand), with a message that names what is wrong.
-func parseRequest(r io.Reader) error {
-	d := xml.NewDecoder(r)
+func parseRequest(body []byte) error {
+	// A UTF-8 byte order mark is allowed before the XML declaration.
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	d := xml.NewDecoder(bytes.NewReader(body))
 	root, err := nextElement(d, "the document")
 	if err != nil {
 		return err

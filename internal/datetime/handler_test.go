@@ -113,6 +113,7 @@ func TestGoodCall(t *testing.T) {
 		{"no action", zeepEnvelope, nil},
 		{"empty quoted action", zeepEnvelope, str(`""`)},
 		{"header, comments, trailing element", withHeader, str(`"datetime"`)},
+		{"byte order mark", "\xef\xbb\xbf" + withHeader, str(" datetime ")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
