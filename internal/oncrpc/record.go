@@ -37,9 +37,9 @@ type RecordReader struct {
 	r   *bufio.Reader
 	max int
 	buf []byte
-	// Started, when set, is called once the first byte of a record has
-	// arrived (the server uses it to switch from the idle deadline to the
-	// per-record deadline).
+	// Started, when set, is called once a record's first header has
+	// arrived and the rest is not already buffered (the server uses it to
+	// switch from the idle deadline to the per-record deadline).
 	Started func()
 }
 
@@ -71,12 +71,6 @@ func (rr *RecordReader) ReadRecord() ([]byte, error) {
 			}
 			return nil, unexpected(err)
 		}
-		if first {
-			first = false
-			if rr.Started != nil {
-				rr.Started()
-			}
-		}
 		if _, err := io.ReadFull(rr.r, h[1:]); err != nil {
 			return nil, unexpected(err)
 		}
@@ -84,6 +78,14 @@ func (rr *RecordReader) ReadRecord() ([]byte, error) {
 		n := int(hdr & fragmentLenMask)
 		if n > rr.max-len(rr.buf) {
 			return nil, fmt.Errorf("%w (%d bytes)", ErrRecordTooLarge, rr.max)
+		}
+		if first {
+			first = false
+			// Only a record that is not already all buffered needs the
+			// per-record deadline: this saves a timer reset per call.
+			if rr.Started != nil && (hdr&lastFragmentBit == 0 || rr.r.Buffered() < n) {
+				rr.Started()
+			}
 		}
 		if err := rr.readFragment(n); err != nil {
 			return nil, err

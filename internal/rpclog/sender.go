@@ -272,7 +272,7 @@ func (s *Sender) outage(why string) {
 	if why == "" {
 		why = "log server unreachable"
 	}
-	fmt.Fprintf(s.warn, "rpc log: %s; dropping log entries until it answers again\n", why)
+	fmt.Fprintf(s.warn, "rpc log: %s; dropping log entries until it is back\n", why)
 }
 
 // recovered ends an outage, saying how many entries it cost.

@@ -1,0 +1,279 @@
+package rpclog_test
+
+import (
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"p2p/internal/central"
+	"p2p/internal/rpclog"
+	"p2p/internal/wire"
+)
+
+// The central server's side of §6: every request that parses becomes one
+// LOG_OPERATION call, and the directory never waits for the log server.
+
+// do sends one request to the central server on its own connection and
+// returns the status byte.
+func do(t testing.TB, addr string, req wire.Request) wire.Status {
+	t.Helper()
+	st, err := tryDo(addr, req)
+	if err != nil {
+		t.Fatalf("%s: %v", req.Op, err)
+	}
+	return st
+}
+
+func tryDo(addr string, req wire.Request) (wire.Status, error) {
+	b, err := wire.AppendRequest(nil, req)
+	if err != nil {
+		return 0, err
+	}
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := c.Write(b); err != nil {
+		return 0, err
+	}
+	st, err := wire.ReadStatus(c)
+	if err != nil {
+		return 0, err
+	}
+	_, err = io.Copy(io.Discard, c) // lists, then the server's close
+	return st, err
+}
+
+func startCentral(t testing.TB, logger central.Logger) string {
+	t.Helper()
+	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Dir: t.TempDir(), Console: io.Discard, Errors: io.Discard, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv.Addr().String()
+}
+
+// session is a sequence of requests covering every operation, and the
+// lines a log server must print for it.
+func session(user string) ([]wire.Request, []string) {
+	const dt = "30/11/2026 17:20:00"
+	reqs := []wire.Request{
+		{Op: wire.Register, Username: user},
+		{Op: wire.Connect, Username: user, Port: "4000"},
+		{Op: wire.Publish, Username: user, Filename: "my song.mp3", Description: "a song"},
+		{Op: wire.ListUsers, Username: user},
+		{Op: wire.ListContent, Username: user, Remote: user},
+		{Op: wire.Delete, Username: user, Filename: "my song.mp3"},
+		{Op: wire.Publish, Username: "nobody", Filename: "x", Description: "refused, still logged"},
+		{Op: wire.Disconnect, Username: user},
+		{Op: wire.Unregister, Username: user},
+	}
+	var lines []string
+	for i := range reqs {
+		reqs[i].DateTime = dt
+		e := rpclog.Entry{Username: reqs[i].Username, Operation: string(reqs[i].Op), DateTime: dt}
+		if rpclog.HasFilename(e.Operation) {
+			e.Filename = reqs[i].Filename
+		}
+		lines = append(lines, rpclog.Line(e))
+	}
+	return reqs, lines
+}
+
+// TestInteropCentralToCServer: the central server's log calls, through
+// the Sender, are printed right by the rpcgen-made C server.
+func TestInteropCentralToCServer(t *testing.T) {
+	csrv := startCServer(t, filepath.Join(t.TempDir(), "out"))
+	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: csrv.port, Timeout: 5 * time.Second}, os.Stderr)
+	addr := startCentral(t, s)
+	reqs, want := session("alice")
+	for _, r := range reqs {
+		do(t, addr, r)
+	}
+	// A request that does not parse is not logged.
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Write([]byte("BOGUS\x00"))
+		c.Close()
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkLines(t, csrv.lines(t, len(want)), want)
+}
+
+// TestCentralLogServerStoppedAndBack: with the log server stopped (or
+// silent), every request is answered as usual — each within a generous
+// bound far below what waiting on the logger would cost — and when it is
+// back logging resumes, with one warning per outage.
+func TestCentralLogServerStoppedAndBack(t *testing.T) {
+	// A silent log server first: it accepts and never answers.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	port := silent.Addr().(*net.TCPAddr).Port
+	warn := &lines{}
+	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: port, Timeout: 2 * time.Second, QueueSize: 8}, warn)
+	defer s.Close()
+	addr := startCentral(t, s)
+	// 300 requests: had Log waited for the 2 s call timeout, this would
+	// take minutes; the bound is 60 s for all of them.
+	runRequests := func(user string, n int) {
+		t.Helper()
+		start := time.Now()
+		do(t, addr, wire.Request{Op: wire.Register, DateTime: "d", Username: user})
+		for i := 0; i < n; i++ {
+			if st := do(t, addr, wire.Request{Op: wire.ListContent, DateTime: "d", Username: user, Remote: user}); st != 2 {
+				t.Fatalf("LIST_CONTENT of a registered, not connected user: status %d, want 2", st)
+			}
+		}
+		if d := time.Since(start); d > 60*time.Second {
+			t.Fatalf("%d requests took %v with the log server down", n, d)
+		}
+	}
+	runRequests("a", 300)
+
+	// Now nothing listens at all.
+	silent.Close()
+	mu.Lock()
+	for _, c := range held {
+		c.Close()
+	}
+	mu.Unlock()
+	runRequests("b", 300)
+
+	// The log server comes back on the same port.
+	srv := startGoServerPort(t, filepath.Join(t.TempDir(), "out"), port)
+	for end := time.Now().Add(30 * time.Second); ; {
+		do(t, addr, wire.Request{Op: wire.ListUsers, DateTime: "d", Username: "back"})
+		if got := srv.lines(t, 0); len(got) > 0 && got[len(got)-1] == "back LIST_USERS d" {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("logging did not resume; warnings:\n%s", warn)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	w := warn.String()
+	if strings.Count(w, "dropping") != 1 || strings.Count(w, "answers again") != 1 {
+		t.Fatalf("want one outage warning and one recovery line for one outage, got:\n%s", w)
+	}
+}
+
+// TestCentralLoadWhileLogServerRestarts: under a steady load from several
+// clients, the log server is killed and started again on the same port;
+// no request stalls or fails, and logging resumes.
+func TestCentralLoadWhileLogServerRestarts(t *testing.T) {
+	first := startGoServer(t, filepath.Join(t.TempDir(), "out1"))
+	port := first.port
+	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: port, Timeout: 2 * time.Second}, &lines{})
+	defer s.Close()
+	addr := startCentral(t, s)
+	do(t, addr, wire.Request{Op: wire.Register, DateTime: "d", Username: "load"})
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	var count sync.Map
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := 0
+			for {
+				select {
+				case <-stop:
+					count.Store(w, n)
+					return
+				default:
+				}
+				if _, err := tryDo(addr, wire.Request{Op: wire.ListContent, DateTime: "d", Username: "load", Remote: "load"}); err != nil {
+					errs <- err
+					return
+				}
+				n++
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	first.cmd.Process.Kill()
+	<-first.waited
+	time.Sleep(300 * time.Millisecond)
+	second := startGoServerPort(t, filepath.Join(t.TempDir(), "out2"), port)
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("a request failed while the log server restarted: %v", err)
+	}
+	if len(first.lines(t, 1)) == 0 {
+		t.Fatal("nothing logged before the kill")
+	}
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		do(t, addr, wire.Request{Op: wire.ListUsers, DateTime: "d", Username: "marker"})
+		if got := second.lines(t, 0); len(got) > 0 && got[len(got)-1] == "marker LIST_USERS d" {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("logging did not resume after the restart")
+		}
+	}
+}
+
+// startGoServerPort runs rpc_server on a given port, retrying while the
+// port is still held by the previous process.
+func startGoServerPort(t testing.TB, stdout string, port int) *proc {
+	t.Helper()
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		l, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+		if err == nil {
+			l.Close()
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("port %d stays busy: %v", port, err)
+		}
+	}
+	return startProc(t, stdout, goServerPort, rpcServerBinary(t), "-p", strconv.Itoa(port))
+}
+
+// lines is a concurrency-safe warning writer.
+type lines struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
