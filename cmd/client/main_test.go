@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"p2p/internal/central"
+	"p2p/internal/datetime"
+	"p2p/internal/peer"
+	"p2p/internal/wire"
+)
+
+func TestFlags(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		says string
+	}{
+		{nil, 2, "-s and -p are required"},
+		{[]string{"-s", "localhost"}, 2, "-s and -p are required"},
+		{[]string{"-s", "localhost", "-p", "80"}, 2, "not in 1024..65535"},
+		{[]string{"-s", "localhost", "-p", "65536"}, 2, "not in 1024..65535"},
+		{[]string{"-s", "localhost", "-p", "x"}, 2, "not in 1024..65535"},
+		{[]string{"-s", "localhost", "-p", "8888", "-z"}, 2, "flag provided but not defined"},
+		{[]string{"-s", "localhost", "-p", "8888", "extra"}, 2, "unexpected argument"},
+		{[]string{"-h"}, 0, "-w string"},
+	}
+	for _, c := range cases {
+		errf, _ := os.CreateTemp(t.TempDir(), "stderr")
+		code := run(c.args, os.Stdin, os.Stdout, errf)
+		errf.Seek(0, 0)
+		msg, _ := io.ReadAll(errf)
+		errf.Close()
+		if code != c.code || !strings.Contains(string(msg), c.says) || !strings.Contains(string(msg), usage) {
+			t.Errorf("%q: exit %d, stderr %q; want %d and %q", c.args, code, msg, c.code, c.says)
+		}
+	}
+}
+
+// buildClient builds this command into a temporary folder; race adds -race.
+func buildClient(t *testing.T, race bool) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "client")
+	args := []string{"build", "-o", bin}
+	if race {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, ".")...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// services starts a real central server and web service in the test and
+// returns the client's flags for them.
+func services(t *testing.T) (args []string, srvDir string) {
+	t.Helper()
+	srvDir = t.TempDir()
+	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Dir: srvDir, Console: io.Discard, Errors: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ws := httptest.NewServer(datetime.NewHandler())
+	t.Cleanup(ws.Close)
+	_, port, _ := strings.Cut(srv.Addr().String(), ":")
+	return []string{"-s", "127.0.0.1", "-p", port, "-w", ws.URL + "/", "-l", "127.0.0.1:0"}, srvDir
+}
+
+// TestPeakRSS downloads a file much larger than the limit with the real
+// client binary and reads its peak resident set (VmHWM) from /proc.
+func TestPeakRSS(t *testing.T) {
+	const size = 300 << 20
+	const limit = 32 << 20
+	bin := buildClient(t, false)
+	args, _ := services(t)
+
+	// The serving peer: in this process, a sparse file of size bytes.
+	srcDir := t.TempDir()
+	f, _ := os.Create(filepath.Join(srcDir, "big.bin"))
+	f.Truncate(size)
+	f.Close()
+	files := peer.NewCatalog(srcDir)
+	files.Add(wire.FileRecord{Filename: "big.bin"})
+	srv, err := peer.Listen("127.0.0.1:0", files, peer.ServerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+
+	dir := t.TempDir()
+	list := fmt.Sprintf(`[{"Username": "alice", "IP address": "127.0.0.1", "Port": "%d"}]`, srv.Port())
+	os.WriteFile(filepath.Join(dir, "listusers-rss.json"), []byte(list), 0o644)
+
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(stdout)
+	next := func() string {
+		done := make(chan bool, 1)
+		go func() { done <- lines.Scan() }()
+		select {
+		case ok := <-done:
+			if !ok {
+				t.Fatalf("client ended; stderr: %s", stderr.String())
+			}
+		case <-time.After(120 * time.Second):
+			t.Fatalf("no output; stderr: %s", stderr.String())
+		}
+		return lines.Text()
+	}
+	fmt.Fprintln(stdin, "REGISTER rss")
+	next()
+	if got := next(); got != "REGISTER OK" {
+		t.Fatalf("REGISTER: %q", got)
+	}
+	fmt.Fprintln(stdin, "GET_FILE alice big.bin copy.bin")
+	next()
+	if got := next(); got != "GET_FILE OK" {
+		t.Fatalf("GET_FILE: %q; stderr: %s", got, stderr.String())
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(status)
+	if m == nil {
+		t.Fatalf("no VmHWM in %s", status)
+	}
+	kb, _ := strconv.Atoi(string(m[1]))
+	t.Logf("peak RSS of the receiving client: %d KiB for a %d MiB file", kb, size>>20)
+	if kb*1024 > limit {
+		t.Errorf("peak RSS %d KiB > %d KiB", kb, limit>>10)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "copy.bin")); err != nil || st.Size() != size {
+		t.Errorf("copy.bin: %v", err)
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit: %v; stderr: %s", err, stderr.String())
+	}
+}
+
+// TestSignalDisconnects: SIGTERM acts like QUIT.
+func TestSignalDisconnects(t *testing.T) {
+	bin := buildClient(t, false)
+	args, srvDir := services(t)
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = t.TempDir()
+	stdin, _ := cmd.StdinPipe()
+	defer stdin.Close()
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(stdin, "REGISTER sig")
+	fmt.Fprintln(stdin, "CONNECT sig")
+	waitFor(t, func() bool { return strings.Contains(out.String(), "CONNECT OK") }, out)
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGINT: %v; output: %s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "DISCONNECT OK") {
+		t.Errorf("no DISCONNECT on SIGINT: %s", out.String())
+	}
+	if got, _ := os.ReadFile(filepath.Join(srvDir, "connected.csv")); len(got) != 0 {
+		t.Errorf("connected.csv = %q", got)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func waitFor(t *testing.T, cond func() bool, what fmt.Stringer) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out; have:\n%s", what.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
