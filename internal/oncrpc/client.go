@@ -122,6 +122,62 @@ func (c *Client) Call(deadline time.Time, prog, vers, proc uint32, args []byte) 
 	}
 }
 
+// CallMany pipelines calls to one procedure: it sends one call per element
+// of args in a single write, then reads the replies, which may come in any
+// order, until deadline. It returns how many calls got a successful reply
+// and the first error: an *AcceptError or *RejectError for an error reply
+// (the other replies are still read), or a transport error, after which the
+// client is broken and the calls not counted may or may not have run.
+func (c *Client) CallMany(deadline time.Time, prog, vers, proc uint32, args [][]byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.broken != nil {
+		return 0, fmt.Errorf("%w (%v)", ErrClientBroken, c.broken)
+	}
+	first := c.xid + 1
+	c.buf = c.buf[:0]
+	for _, a := range args {
+		c.xid++
+		h := CallHeader{XID: c.xid, RPCVers: RPCVersion, Program: prog, Version: vers, Procedure: proc, Cred: c.Cred}
+		start := len(c.buf)
+		c.buf = append(c.buf, 0, 0, 0, 0)
+		c.buf = AppendCall(c.buf, h, a)
+		finishRecord(c.buf[start:])
+	}
+	c.conn.SetDeadline(deadline)
+	if _, err := c.conn.Write(c.buf); err != nil {
+		return 0, c.fail(err)
+	}
+	ok, pending := 0, len(args)
+	var firstErr error
+	for pending > 0 {
+		rec, err := c.rr.ReadRecord()
+		if err != nil {
+			return ok, c.fail(err)
+		}
+		r, err := DecodeReply(rec)
+		if err != nil {
+			return ok, c.fail(err)
+		}
+		if r.XID-first >= uint32(len(args)) {
+			continue // a late reply to an earlier call: not ours
+		}
+		pending--
+		switch {
+		case r.Stat == MsgDenied:
+			err = &RejectError{Stat: r.Reject, Low: r.Low, High: r.High, Auth: r.Auth}
+		case r.Accept != Success:
+			err = &AcceptError{Stat: r.Accept, Low: r.Low, High: r.High}
+		default:
+			ok++
+		}
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return ok, firstErr
+}
+
 func (c *Client) fail(err error) error {
 	c.broken = err
 	c.conn.Close()

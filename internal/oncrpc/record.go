@@ -56,6 +56,21 @@ func NewRecordReader(r io.Reader, max int) *RecordReader {
 // yet returned.
 func (rr *RecordReader) Buffered() int { return rr.r.Buffered() }
 
+// RecordBuffered reports whether a whole single-fragment record is already
+// buffered, so that reading it will not wait for the network.
+func (rr *RecordReader) RecordBuffered() bool {
+	n := rr.r.Buffered()
+	if n < headerSize {
+		return false
+	}
+	h, err := rr.r.Peek(headerSize)
+	if err != nil {
+		return false
+	}
+	hdr := binary.BigEndian.Uint32(h)
+	return hdr&lastFragmentBit != 0 && int(hdr&fragmentLenMask) <= n-headerSize
+}
+
 // ReadRecord returns the next whole record, its fragments joined. The slice
 // is valid until the next call. At a clean end of stream between records it
 // returns io.EOF; a stream that ends inside a record gives

@@ -235,25 +235,43 @@ func (s *Server) ServeConn(c net.Conn) {
 			}
 			return
 		}
-		out, err = s.handle(&info, rec, beginRecord(out))
+		start := len(out)
+		out, err = s.handle(&info, rec, append(out, 0, 0, 0, 0))
 		if err != nil {
+			s.flush(c, out[:start], writeT, &info)
 			s.logf("oncrpc: %v: closing connection: %v", info.Remote, err)
 			return
 		}
-		if out == nil {
+		finishRecord(out[start:])
+		// Pipelined calls: while the next call is already here, answer
+		// it too before writing, so that a burst costs one write.
+		if len(out) < 16<<10 && rr.RecordBuffered() {
 			continue
 		}
-		c.SetWriteDeadline(time.Now().Add(writeT))
-		if _, err := c.Write(finishRecord(out)); err != nil {
-			if !s.isClosed() {
-				s.logf("oncrpc: %v: closing connection: %v", info.Remote, err)
-			}
+		if !s.flush(c, out, writeT, &info) {
 			return
 		}
+		out = out[:0]
 		if cap(out) > 64<<10 {
 			out = make([]byte, 0, 256) // do not keep one big reply's buffer
 		}
 	}
+}
+
+// flush writes the replies gathered in out; false means the connection
+// failed.
+func (s *Server) flush(c net.Conn, out []byte, writeT time.Duration, info *CallInfo) bool {
+	if len(out) == 0 {
+		return true
+	}
+	c.SetWriteDeadline(time.Now().Add(writeT))
+	if _, err := c.Write(out); err != nil {
+		if !s.isClosed() {
+			s.logf("oncrpc: %v: closing connection: %v", info.Remote, err)
+		}
+		return false
+	}
+	return true
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -263,14 +281,15 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// handle decodes one call record and appends the reply to out. An error
-// means the connection must be closed (the record is not a call we can
-// answer).
+// handle decodes one call record and appends the reply to out (which
+// already holds the reply's record header). An error means the connection
+// must be closed (the record is not a call we can answer); out is then
+// returned unchanged.
 func (s *Server) handle(info *CallInfo, rec []byte, out []byte) ([]byte, error) {
 	h, args, err := DecodeCall(rec)
 	if err != nil {
 		if errors.Is(err, ErrNotCall) || len(rec) < 8 {
-			return nil, err
+			return out, err
 		}
 		// A call too short or with an oversize credential: say so.
 		return AppendAuthError(out, h.XID, AuthBadCred), nil

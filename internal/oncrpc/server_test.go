@@ -349,3 +349,24 @@ func TestClientTimeout(t *testing.T) {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
 }
+
+func TestClientCallMany(t *testing.T) {
+	_, addr := startServer(t, nil)
+	c := dialT(t, addr)
+	var args [][]byte
+	for i := uint32(0); i < 100; i++ {
+		args = append(args, u32(i))
+	}
+	if n, err := c.CallMany(deadline(), testProg, 1, procEcho, args); n != 100 || err != nil {
+		t.Fatalf("CallMany = %d, %v", n, err)
+	}
+	args[50] = []byte{1} // GARBAGE_ARGS in the middle; the rest still run
+	n, err := c.CallMany(deadline(), testProg, 1, procEcho, args)
+	var ae *AcceptError
+	if n != 99 || !errors.As(err, &ae) || ae.Stat != GarbageArgs {
+		t.Fatalf("CallMany = %d, %v; want 99 and GARBAGE_ARGS", n, err)
+	}
+	if _, err := c.Call(deadline(), testProg, 1, procEcho, u32(1)); err != nil {
+		t.Fatalf("Call after CallMany: %v", err)
+	}
+}

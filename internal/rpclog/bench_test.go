@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"p2p/internal/loadgen"
 	"p2p/internal/oncrpc"
 	"p2p/internal/rpclog"
+	"p2p/internal/wire"
 )
 
 // callers holds persistent connections to one server.
@@ -104,4 +106,46 @@ func itoa(n int) string {
 		return string(rune('0' + n))
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+// BenchmarkCentralLogging measures the central server's throughput with
+// logging on (a Sender to our rpc_server, stdout to /dev/null) against the
+// same server with logging off, side by side in one run, in alternating
+// rounds. Requests are LIST_USERS from a connected user, from 8 clients,
+// one connection per request as real clients do; on/off is the ratio of
+// rates (target >= 0.9). b.N requests go to each server.
+func BenchmarkCentralLogging(b *testing.B) {
+	lsrv := startGoServer(b, "")
+	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: lsrv.port}, os.Stderr)
+	defer s.Close()
+	on, off := startCentral(b, s), startCentral(b, nil)
+	req, err := wire.AppendRequest(nil, wire.Request{Op: wire.ListUsers, DateTime: "30/11/2026 17:20:00", Username: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, addr := range []string{on, off} {
+		do(b, addr, wire.Request{Op: wire.Register, DateTime: "d", Username: "bench"})
+		do(b, addr, wire.Request{Op: wire.Connect, DateTime: "d", Username: "bench", Port: "4000"})
+	}
+	const clients, rounds = 8, 6
+	per := max(b.N/rounds, clients)
+	run := func(addr string) time.Duration {
+		r := loadgen.Run(addr, clients, per, func(int) []byte { return req })
+		if r.Errors > 0 || r.OK != per {
+			b.Fatalf("%s: %v (first error %v)", addr, r, r.FirstErr)
+		}
+		return r.Elapsed
+	}
+	run(on)
+	run(off)
+	b.ResetTimer()
+	var ton, toff time.Duration
+	for r := 0; r < rounds; r++ {
+		ton += run(on)
+		toff += run(off)
+	}
+	total := float64(per * rounds)
+	b.ReportMetric(total/ton.Seconds(), "on_req/s")
+	b.ReportMetric(total/toff.Seconds(), "off_req/s")
+	b.ReportMetric(toff.Seconds()/ton.Seconds(), "on/off")
 }

@@ -88,6 +88,7 @@ type Sender struct {
 
 	client *oncrpc.Client // only the sending goroutine touches these
 	buf    []byte
+	args   [][]byte
 }
 
 // NewSender starts the background sender. Warnings go to warn (nil: none).
@@ -133,7 +134,7 @@ func (s *Sender) Log(e Entry) {
 	select {
 	case s.q <- e:
 	default:
-		s.outage("queue full (log server slow or down)")
+		s.outage("queue full (log server slow or down)", 1)
 	}
 }
 
@@ -165,7 +166,12 @@ func (s *Sender) Close() error {
 	return nil
 }
 
-// run is the one sending goroutine.
+// maxBatch bounds the calls the sender pipelines in one write.
+const maxBatch = 64
+
+// run is the one sending goroutine. It takes what is queued (up to
+// maxBatch entries) and pipelines it over the connection: one write for
+// the calls, then their replies, so a slow round trip does not cap the rate.
 func (s *Sender) run() {
 	defer close(s.done)
 	defer func() {
@@ -175,20 +181,36 @@ func (s *Sender) run() {
 	}()
 	var retryAt time.Time
 	backoff := 50 * time.Millisecond
+	batch := make([]Entry, 0, maxBatch)
 	for e := range s.q {
+		batch = append(batch[:0], e)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case e, ok := <-s.q:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, e)
+			default:
+				break drain
+			}
+		}
 		select {
 		case <-s.abort:
 			return
 		default:
 		}
 		if s.client == nil && time.Now().Before(retryAt) {
-			s.outage("") // still down: drop without waiting
+			s.outage("", len(batch)) // still down: drop without waiting
 			continue
 		}
-		if err := s.send(e); err != nil {
-			s.outage(err.Error())
-			retryAt = time.Now().Add(backoff)
-			backoff = min(2*backoff, 2*time.Second)
+		if lost, err := s.send(batch); err != nil {
+			s.outage(err.Error(), lost)
+			if s.client == nil {
+				retryAt = time.Now().Add(backoff)
+				backoff = min(2*backoff, 2*time.Second)
+			}
 			continue
 		}
 		backoff = 50 * time.Millisecond
@@ -196,38 +218,54 @@ func (s *Sender) run() {
 	}
 }
 
-// send makes the LOG_OPERATION call, dialling when there is no connection.
-// A call that fails on a reused connection (the log server may have
-// restarted since) is tried once more on a fresh one.
-func (s *Sender) send(e Entry) error {
-	var err error
-	s.buf, err = AppendEntry(s.buf[:0], e)
-	if err != nil {
-		return err
+// send makes one LOG_OPERATION call per entry, pipelined, dialling when
+// there is no connection, and returns how many entries were lost. When a
+// reused connection fails before any reply (the log server may have
+// restarted since), the batch is tried once more on a fresh one.
+func (s *Sender) send(batch []Entry) (lost int, err error) {
+	s.args = s.args[:0]
+	s.buf = s.buf[:0]
+	var bad error
+	for _, e := range batch {
+		start := len(s.buf)
+		if s.buf, err = AppendEntry(s.buf, e); err != nil {
+			bad = err
+			continue
+		}
+		s.args = append(s.args, s.buf[start:len(s.buf):len(s.buf)])
+	}
+	lost = len(batch) - len(s.args)
+	if len(s.args) == 0 {
+		return lost, bad
 	}
 	for attempt := 0; attempt < 2; attempt++ {
 		reused := s.client != nil
 		if !reused {
 			if s.client, err = s.dial(); err != nil {
-				return err
+				return len(batch), err
 			}
 		}
-		_, err = s.client.Call(time.Now().Add(s.cfg.Timeout), Program, Version, ProcLogOp, s.buf)
+		var ok int
+		ok, err = s.client.CallMany(time.Now().Add(s.cfg.Timeout), Program, Version, ProcLogOp, s.args)
 		if err == nil {
-			return nil
+			if bad != nil {
+				return lost, bad
+			}
+			return 0, nil
 		}
 		var ae *oncrpc.AcceptError
 		var re *oncrpc.RejectError
 		if errors.As(err, &ae) || errors.As(err, &re) {
-			return fmt.Errorf("log server refused the call: %w", err) // the connection is fine
+			// The connection is fine; the server refused some calls.
+			return len(batch) - ok, fmt.Errorf("log server refused a call: %w", err)
 		}
 		s.client.Close()
 		s.client = nil
-		if !reused {
-			break
+		if !reused || ok > 0 {
+			return len(batch) - ok, err
 		}
 	}
-	return err
+	return len(batch), err
 }
 
 // dial connects to the log server, finding its port when not configured.
@@ -259,12 +297,12 @@ func (s *Sender) discover() int {
 	return port
 }
 
-// outage counts a dropped entry (why == "" for a drop while already down)
+// outage counts n dropped entries (why == "" for drops while already down)
 // and warns once when an outage begins.
-func (s *Sender) outage(why string) {
+func (s *Sender) outage(why string, n int) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	s.dropped++
+	s.dropped += n
 	if s.down {
 		return
 	}
