@@ -16,6 +16,7 @@ type AcceptError struct {
 	Low, High uint32
 }
 
+// Error describes the reply.
 func (e *AcceptError) Error() string {
 	if e.Stat == ProgMismatch {
 		return fmt.Sprintf("oncrpc: %v (versions %d..%d)", e.Stat, e.Low, e.High)
@@ -31,6 +32,7 @@ type RejectError struct {
 	Auth      AuthStat
 }
 
+// Error describes the reply.
 func (e *RejectError) Error() string {
 	if e.Stat == AuthError {
 		return fmt.Sprintf("oncrpc: AUTH_ERROR (auth_stat %d)", e.Auth)

@@ -44,6 +44,7 @@ const (
 
 var acceptNames = [...]string{"SUCCESS", "PROG_UNAVAIL", "PROG_MISMATCH", "PROC_UNAVAIL", "GARBAGE_ARGS", "SYSTEM_ERR"}
 
+// String returns the RFC name of the status.
 func (s AcceptStat) String() string {
 	if int(s) < len(acceptNames) {
 		return acceptNames[s]
@@ -60,6 +61,7 @@ const (
 	AuthError   RejectStat = 1 // remote can't authenticate the caller
 )
 
+// String returns the RFC name of the status.
 func (s RejectStat) String() string {
 	switch s {
 	case RPCMismatch:

@@ -74,11 +74,7 @@ func (cs *callers) run(b *testing.B, n int) time.Duration {
 // then C's, eight times) so that a burst of load on the machine hits both.
 // go/c is the ratio of rates (target >= 1.0). b.N calls go to each server.
 func BenchmarkLogOperationVsC(b *testing.B) {
-	if v := os.Getenv("XGMP"); v != "" {
-		os.Setenv("GOMAXPROCS", v)
-	}
 	gsrv := startGoServer(b, "")
-	os.Unsetenv("GOMAXPROCS")
 	csrv := startCServer(b, "")
 	for _, conns := range []int{1, 16} {
 		b.Run("conns="+itoa(conns), func(b *testing.B) {
