@@ -230,6 +230,7 @@ func (s *Server) ServeConn(c net.Conn) {
 		}
 		rec, err := rr.ReadRecord()
 		if err != nil {
+			s.flush(c, out, writeT, &info) // replies to a burst before a bad record
 			if err != io.EOF && !s.isClosed() {
 				s.logf("oncrpc: %v: closing connection: %v", info.Remote, err)
 			}
