@@ -79,35 +79,50 @@ func (c *Client) Now(ctx context.Context) (string, error) {
 	return s, nil
 }
 
+// callError is a failed call: a one-line message for a person, and the
+// cause for errors.Is/As.
+type callError struct {
+	msg string
+	err error
+}
+
+func (e *callError) Error() string { return e.msg }
+func (e *callError) Unwrap() error { return e.err }
+
 // explain turns what the generated client returns into one readable error
 // that still wraps the cause (errors.Is(err, context.DeadlineExceeded)...).
 func (c *Client) explain(err error) error {
+	fail := func(format string, args ...any) error {
+		return &callError{msg: "web service " + c.url + " " + fmt.Sprintf(format, args...), err: err}
+	}
 	var httpErr *soap.HTTPError
 	var fault *soap.SOAPFault
 	var urlErr *url.Error
+	var syn *xml.SyntaxError
 	switch {
 	case errors.As(err, &httpErr):
 		// gowsdl v0.5.0 does not parse a Fault sent with HTTP 500: do it here.
 		if f := parseFault(httpErr.ResponseBody); f != nil {
-			return fmt.Errorf("web service %s answered a SOAP fault: %w", c.url, f)
+			return &callError{msg: "web service " + c.url + " answered a SOAP fault: " + f.Error(), err: f}
 		}
-		return fmt.Errorf("web service %s answered HTTP %d %s", c.url, httpErr.StatusCode, http.StatusText(httpErr.StatusCode))
+		return fail("answered HTTP %d %s", httpErr.StatusCode, http.StatusText(httpErr.StatusCode))
 	case errors.As(err, &fault):
-		return fmt.Errorf("web service %s answered a SOAP fault: %w", c.url, &Fault{Code: fault.Code, String: fault.String})
+		f := &Fault{Code: fault.Code, String: fault.String}
+		return &callError{msg: "web service " + c.url + " answered a SOAP fault: " + f.Error(), err: f}
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), isTimeout(err):
-		return fmt.Errorf("web service %s did not answer in time: %w", c.url, err)
+		return fail("did not answer in time")
 	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("web service %s: call canceled: %w", c.url, err)
+		return fail("call canceled")
+	case errors.Is(err, errResponseTooLarge):
+		return fail("sent an oversized answer (over %d bytes)", maxResponseBytes)
 	case errors.As(err, &urlErr):
-		return fmt.Errorf("web service %s unreachable: %s: %w", c.url, reason(urlErr.Err), err)
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, errResponseTooLarge):
-		return fmt.Errorf("web service %s sent an incomplete or oversized answer: %w", c.url, err)
+		return fail("unreachable: %s", reason(urlErr.Err))
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fail("sent an incomplete answer")
+	case errors.As(err, &syn):
+		return fail("sent an answer that is not XML (line %d: %s)", syn.Line, syn.Msg)
 	default:
-		var syn *xml.SyntaxError
-		if errors.As(err, &syn) {
-			return fmt.Errorf("web service %s sent an answer that is not XML (line %d: %s): %w", c.url, syn.Line, syn.Msg, err)
-		}
-		return fmt.Errorf("web service %s sent an answer that is not a datetime response: %w", c.url, err)
+		return fail("sent an answer that is not a datetime response (%v)", err)
 	}
 }
 

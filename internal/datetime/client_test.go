@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -76,8 +77,11 @@ func TestClientUnreachable(t *testing.T) {
 	ln.Close() // nothing listens there now
 	_, err = NewClient(url).Now(context.Background())
 	want := "web service " + url + " unreachable: connection refused"
-	if err == nil || !strings.HasPrefix(err.Error(), want) {
-		t.Errorf("error %q, want it to start with %q", err, want)
+	if err == nil || err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("error %q does not wrap ECONNREFUSED", err)
 	}
 	_, err = NewClient("http://no-such-host.invalid:8000/").Now(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "web service http://no-such-host.invalid:8000/ unreachable: lookup no-such-host.invalid") {
@@ -123,6 +127,9 @@ func TestClientErrors(t *testing.T) {
 			_, err := NewClient(srv.URL + "/").Now(context.Background())
 			if err == nil || !strings.HasPrefix(err.Error(), "web service "+srv.URL+"/ ") || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error %q, want one about %s containing %q", err, srv.URL+"/", c.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q is not one line", err)
 			}
 		})
 	}
