@@ -20,7 +20,7 @@ import (
 	"p2p/internal/rpclog"
 )
 
-const usage = "usage: rpc_server [-p <port>] [-max-record <bytes>] [-max-conns <n>] [-idle-timeout <duration>]"
+const usage = "usage: rpc_server [-p <port>] [-max-record <bytes>] [-max-conns <n>] [-idle-timeout <duration>] [-portmap=false]"
 
 // options are the command line's settings.
 type options struct {
@@ -28,6 +28,7 @@ type options struct {
 	maxRecord   int
 	maxConns    int
 	idleTimeout time.Duration
+	portmap     bool
 }
 
 func main() {
@@ -55,6 +56,7 @@ func parseArgs(args []string) (options, error) {
 	fs.IntVar(&o.maxRecord, "max-record", oncrpc.DefaultMaxRecordSize, "largest call record accepted, in bytes")
 	fs.IntVar(&o.maxConns, "max-conns", oncrpc.DefaultMaxConns, "most connections served at once")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", oncrpc.DefaultIdleTimeout, "close a connection idle for this long")
+	fs.BoolVar(&o.portmap, "portmap", true, "register with the portmapper on 127.0.0.1:111 when one runs")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -93,7 +95,7 @@ func run(o options, stdout, stderr io.Writer) error {
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	registered := register(port, logger)
+	registered := o.portmap && register(port, logger)
 	fmt.Fprintf(stderr, "rpc_server: serving program %#x version %d on TCP port %d (%v)\n",
 		rpclog.Program, rpclog.Version, port, srv)
 

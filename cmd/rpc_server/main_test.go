@@ -19,10 +19,11 @@ import (
 
 func TestParseArgs(t *testing.T) {
 	good := map[string]options{
-		"":                               {8001, oncrpc.DefaultMaxRecordSize, oncrpc.DefaultMaxConns, oncrpc.DefaultIdleTimeout},
-		"-p 9000":                        {9000, oncrpc.DefaultMaxRecordSize, oncrpc.DefaultMaxConns, oncrpc.DefaultIdleTimeout},
-		"-p 0 -max-record 4096":          {0, 4096, oncrpc.DefaultMaxConns, oncrpc.DefaultIdleTimeout},
-		"-max-conns 10 -idle-timeout 3s": {8001, oncrpc.DefaultMaxRecordSize, 10, 3 * time.Second},
+		"":                               {8001, oncrpc.DefaultMaxRecordSize, oncrpc.DefaultMaxConns, oncrpc.DefaultIdleTimeout, true},
+		"-p 9000":                        {9000, oncrpc.DefaultMaxRecordSize, oncrpc.DefaultMaxConns, oncrpc.DefaultIdleTimeout, true},
+		"-p 0 -max-record 4096":          {0, 4096, oncrpc.DefaultMaxConns, oncrpc.DefaultIdleTimeout, true},
+		"-max-conns 10 -idle-timeout 3s": {8001, oncrpc.DefaultMaxRecordSize, 10, 3 * time.Second, true},
+		"-portmap=false":                 {8001, oncrpc.DefaultMaxRecordSize, oncrpc.DefaultMaxConns, oncrpc.DefaultIdleTimeout, false},
 	}
 	for args, want := range good {
 		got, err := parseArgs(strings.Fields(args))
@@ -30,7 +31,7 @@ func TestParseArgs(t *testing.T) {
 			t.Errorf("parseArgs(%q) = %+v, %v; want %+v", args, got, err, want)
 		}
 	}
-	for _, args := range []string{"-p", "-p x", "-p -1", "-p 65536", "extra", "-x", "-max-record 100", "-max-conns 0", "-idle-timeout 0s", "-h"} {
+	for _, args := range []string{"-p", "-p x", "-p -1", "-p 65536", "extra", "-x", "-max-record 100", "-max-conns 0", "-idle-timeout 0s", "-h", "-portmap=maybe"} {
 		if _, err := parseArgs(strings.Fields(args)); err == nil {
 			t.Errorf("parseArgs(%q) accepted", args)
 		}
@@ -73,7 +74,7 @@ func start(t *testing.T, bin string, args ...string) (int, string, *exec.Cmd) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	cmd := exec.Command(bin, append([]string{"-p", "0"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"-p", "0", "-portmap=false"}, args...)...)
 	cmd.Stdout = f
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {

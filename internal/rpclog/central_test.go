@@ -257,7 +257,7 @@ func startGoServerPort(t testing.TB, stdout string, port int) *proc {
 			t.Fatalf("port %d stays busy: %v", port, err)
 		}
 	}
-	return startProc(t, stdout, goServerPort, rpcServerBinary(t), "-p", strconv.Itoa(port))
+	return startProc(t, stdout, goServerPort, rpcServerBinary(t), "-p", strconv.Itoa(port), "-portmap=false")
 }
 
 // lines is a concurrency-safe warning writer.

@@ -248,9 +248,15 @@ func cServerPort(line string) (int, bool) {
 	return port, strings.HasPrefix(line, "PORT ") && err == nil
 }
 
-// startGoServer runs our rpc_server on a free port.
+// startGoServer runs our rpc_server on a free port, not registered with
+// any portmapper (so that tests running in parallel, in other packages too,
+// do not change each other's mappings); startRegisteredGoServer registers.
 func startGoServer(t testing.TB, stdout string, args ...string) *proc {
-	return startProc(t, stdout, goServerPort, rpcServerBinary(t), append([]string{"-p", "0"}, args...)...)
+	return startProc(t, stdout, goServerPort, rpcServerBinary(t), append([]string{"-p", "0", "-portmap=false"}, args...)...)
+}
+
+func startRegisteredGoServer(t testing.TB, stdout string) *proc {
+	return startProc(t, stdout, goServerPort, rpcServerBinary(t), "-p", "0")
 }
 
 // startCServer runs the rpcgen-made server on a free port.

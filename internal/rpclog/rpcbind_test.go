@@ -22,6 +22,7 @@ var (
 	rpcbindOnce    sync.Once
 	rpcbindMissing string
 	rpcbindCmd     *exec.Cmd // set when this test binary started rpcbind
+	rpcbindExited  chan struct{}
 )
 
 // portmapperAnswers reports whether a portmapper answers on 127.0.0.1:111.
@@ -67,6 +68,10 @@ func startRpcbind() string {
 		if errors.Is(err, syscall.EACCES) {
 			return "cannot bind port 111 to start rpcbind (run as root, or start rpcbind first)"
 		}
+		// Another test binary may be starting one right now.
+		if waitPortmapper(10 * time.Second) {
+			return ""
+		}
 		return "port 111 is taken by something that is not a portmapper: " + err.Error()
 	}
 	l.Close()
@@ -77,28 +82,42 @@ func startRpcbind() string {
 	if err := cmd.Start(); err != nil {
 		return "starting rpcbind: " + err.Error()
 	}
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if portmapperAnswers() {
-			rpcbindCmd = cmd
-			return ""
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	if waitPortmapper(10 * time.Second) {
+		select {
+		case <-exited: // lost a race with another rpcbind, which answers
+		default:
+			rpcbindCmd, rpcbindExited = cmd, exited
 		}
+		return ""
 	}
 	cmd.Process.Kill()
-	cmd.Wait()
+	<-exited
 	return "rpcbind started but does not answer on 127.0.0.1:111"
+}
+
+// waitPortmapper polls 127.0.0.1:111 for up to d.
+func waitPortmapper(d time.Duration) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if portmapperAnswers() {
+			return true
+		}
+	}
+	return false
 }
 
 // stopRpcbind stops rpcbind if this test binary started it.
 func stopRpcbind() {
-	if rpcbindCmd != nil {
-		rpcbindCmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { rpcbindCmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			rpcbindCmd.Process.Kill()
-		}
+	if rpcbindCmd == nil {
+		return
+	}
+	rpcbindCmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-rpcbindExited:
+	case <-time.After(5 * time.Second):
+		rpcbindCmd.Process.Kill()
+		<-rpcbindExited
 	}
 }
 
@@ -108,6 +127,9 @@ func rpcinfoPorts(t *testing.T) []int {
 	rpcinfo, err := exec.LookPath("rpcinfo")
 	if err != nil {
 		rpcinfo = "/usr/sbin/rpcinfo"
+		if _, err := os.Stat(rpcinfo); err != nil {
+			testenv.Unavailable(t, "rpcinfo not found (Debian package rpcbind)")
+		}
 	}
 	out, err := exec.Command(rpcinfo, "-p", "127.0.0.1").CombinedOutput()
 	if err != nil {
@@ -132,7 +154,7 @@ func TestInteropRpcbind(t *testing.T) {
 	client, _ := cPrograms(t)
 	needRpcbind(t)
 	// A crashed earlier server: killed, its mapping left behind.
-	crashed := startGoServer(t, "")
+	crashed := startRegisteredGoServer(t, "")
 	crashed.cmd.Process.Kill()
 	<-crashed.waited
 	if ports := rpcinfoPorts(t); len(ports) != 1 || ports[0] != crashed.port {
@@ -140,7 +162,7 @@ func TestInteropRpcbind(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "out")
-	srv := startGoServer(t, out)
+	srv := startRegisteredGoServer(t, out)
 	if !strings.Contains(srv.stderr.String(), "registered with the portmapper") {
 		t.Fatalf("rpc_server did not register:\n%s", srv.stderr)
 	}
