@@ -1,7 +1,25 @@
 // Command rpc_server is the p2p system's log server (PROTOCOL.md §6): an
-// ONC RPC program, P2P_LOG_PROG version 1 over TCP, that prints one line
-// per LOG_OPERATION call on stdout. It registers with the local portmapper
-// (rpcbind) when one runs, and removes itself on SIGINT or SIGTERM.
+// ONC RPC program, P2P_LOG_PROG (0x20240512) version 1 over TCP, that
+// prints one line per LOG_OPERATION call on stdout, one write per line:
+//
+//	<username> <OPERATION> <datetime>
+//	<username> <OPERATION> <filename> <datetime>   (PUBLISH and DELETE)
+//
+// Usage:
+//
+//	rpc_server [-p <port>] [-max-record <bytes>] [-max-conns <n>] [-idle-timeout <duration>] [-portmap=false]
+//
+//	-p             TCP port, all interfaces (default 8001; 0: any free port)
+//	-max-record    largest call record accepted (default 65536 bytes)
+//	-max-conns     connections served at once; more are closed at once (default 4096)
+//	-idle-timeout  a connection with no call for this long is closed (default 5m)
+//	-portmap       register with the portmapper on 127.0.0.1:111 (default true)
+//
+// A mistake on the command line prints the usage line and exits with
+// status 2. Diagnostics, including the port it serves on, go to stderr.
+// When rpcbind answers on 127.0.0.1:111 the program is registered there at
+// start (UNSET then SET: rpcbind refuses a SET for a program it already
+// holds, as after a crash) and removed on SIGINT or SIGTERM.
 package main
 
 import (
