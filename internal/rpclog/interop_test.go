@@ -427,3 +427,26 @@ func rawReply(t *testing.T, addr string, rec []byte) oncrpc.ReplyHeader {
 	}
 	return r
 }
+
+// TestInteropPipelinedToCServer: libtirpc's server answers calls
+// pipelined on one connection (as the Sender sends them), all in order.
+func TestInteropPipelinedToCServer(t *testing.T) {
+	srv := startCServer(t, filepath.Join(t.TempDir(), "out"))
+	c, err := oncrpc.Dial(srv.addr(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var args [][]byte
+	var want []string
+	for i := 0; i < 200; i++ {
+		e := rpclog.Entry{Username: "u" + strconv.Itoa(i), Operation: "LIST_USERS", DateTime: "30/11/2026 17:20:00"}
+		b, _ := rpclog.AppendEntry(nil, e)
+		args = append(args, b)
+		want = append(want, rpclog.Line(e))
+	}
+	if n, err := c.CallMany(time.Now().Add(20*time.Second), rpclog.Program, rpclog.Version, rpclog.ProcLogOp, args); n != len(args) || err != nil {
+		t.Fatalf("CallMany = %d, %v", n, err)
+	}
+	checkLines(t, srv.lines(t, len(want)), want)
+}
