@@ -39,7 +39,7 @@ var sharedHTTP = &http.Client{
 		}).DialContext,
 		MaxIdleConns:          64,
 		MaxIdleConnsPerHost:   16,
-		IdleConnTimeout:       60 * time.Second,
+		IdleConnTimeout:       30 * time.Second, // below ws-server's -idle-timeout (60s)
 		ResponseHeaderTimeout: ClientTimeout,
 	},
 }

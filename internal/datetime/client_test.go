@@ -1,9 +1,11 @@
 package datetime
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -160,6 +162,9 @@ func TestClientSendsKnownRequest(t *testing.T) {
 	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ = io.ReadAll(r.Body)
 		action = r.Header.Get("SOAPAction")
+		if _, ok := r.Header["Idempotency-Key"]; ok {
+			t.Error("Idempotency-Key sent on the wire")
+		}
 		fixedHandler(0).ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body)))
 	}))
 	if _, err := NewClient(srv.URL + "/").Now(context.Background()); err != nil {
@@ -175,5 +180,53 @@ func TestClientSendsKnownRequest(t *testing.T) {
 	}
 	if knownRequests[0] != zeepEnvelope || knownRequests[1] != gowsdlEnvelope {
 		t.Error("knownRequests and the test envelopes differ")
+	}
+}
+
+// TestClientRetriesClosedKeepAlive: a server that closes a kept-alive
+// connection just as the next call arrives on it (the race of idle
+// timeouts) costs the peer nothing: the call is sent again on a new one.
+func TestClientRetriesClosedKeepAlive(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(20 * time.Second))
+				r := bufio.NewReader(c)
+				// Answer one call, then read the next and hang up.
+				for i := 0; i < 2; i++ {
+					req, err := http.ReadRequest(r)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					if i == 1 {
+						return
+					}
+					body := appendResponse(nil, Format(fixedTime))
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+				}
+			}()
+		}
+	}()
+	c := NewClient("http://" + ln.Addr().String() + "/")
+	for i := 0; i < 3; i++ {
+		if _, err := c.Now(context.Background()); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if n := accepted.Load(); n != 3 {
+		t.Errorf("%d connections for 3 calls, want 3 (each reused once, then retried)", n)
 	}
 }

@@ -8,13 +8,19 @@ import (
 
 // keepAlive adapts an http.Client for the generated code. gowsdl v0.5.0 sets
 // req.Close on every request, which would open and close a TCP connection
-// per call even with a shared client; keepAlive clears it. It also bounds
+// per call even with a shared client; keepAlive clears it and marks the
+// call as safe to retry. It also bounds
 // the answer and drains it on Close, since the generated code stops reading
 // at the end of the envelope and a body not read to its end is not reused.
 type keepAlive struct{ c *http.Client }
 
 func (k keepAlive) Do(req *http.Request) (*http.Response, error) {
 	req.Close = false
+	// datetime has no side effect, so the request may be sent again when
+	// a kept-alive connection turns out to have been closed by the server
+	// just as it was reused. net/http retries a POST only when told so by
+	// this header; an empty value is not sent on the wire.
+	req.Header["Idempotency-Key"] = nil
 	resp, err := k.c.Do(req)
 	if err != nil {
 		return nil, err
