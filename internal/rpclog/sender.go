@@ -138,9 +138,10 @@ func (s *Sender) Log(e Entry) {
 	}
 }
 
-// Close stops taking entries, sends what is queued within CloseWait, then
-// stops the sender and closes its connection. It returns an error when
-// entries were left unsent.
+// Close stops taking entries, sends what is queued for up to CloseWait,
+// then stops the sender and closes its connection. It returns within
+// CloseWait plus one call Timeout, with an error when entries were still
+// queued (entries dropped during an outage were already warned about).
 func (s *Sender) Close() error {
 	s.mu.Lock()
 	if s.closed {
