@@ -6,10 +6,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
 
+	"p2p/internal/directory"
 	"p2p/internal/loadgen"
 )
 
@@ -44,10 +46,26 @@ func runChild(kind string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		addr, stop = s.Addr().String(), func() { s.Close() }
+		addr, stop = s.Addr().String(), func() {
+			s.Close()
+			if st, ok := s.dir.(*directory.Store); ok {
+				if os.Getenv("P2P_BENCH_STATS") != "" {
+					x := st.Stats()
+					fmt.Fprintf(os.Stderr, "central: %d changes in %d batches (%.1f per sync), %v writing\n",
+						x.Changes, x.Batches, float64(x.Changes)/float64(max(x.Batches, 1)), x.WriteTime)
+				}
+			}
+		}
 	default:
 		fmt.Fprintln(os.Stderr, "unknown child", kind)
 		return 2
+	}
+	if prof := os.Getenv("P2P_BENCH_CPUPROFILE"); prof != "" {
+		// Profile the server side of a benchmark: P2P_BENCH_CPUPROFILE=file.
+		if f, err := os.Create(prof + "." + kind); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
 	}
 	fmt.Println(addr)
 	io.Copy(io.Discard, os.Stdin)

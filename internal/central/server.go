@@ -9,6 +9,7 @@
 package central
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -130,7 +131,9 @@ func Start(cfg Config) (*Server, error) {
 		}
 		s.dir, s.ownDir = d, true
 	}
-	ln, err := net.Listen("tcp4", cfg.Addr)
+	// No TCP keepalive: a connection lives for one request, under deadlines.
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp4", cfg.Addr)
 	if err != nil {
 		if s.ownDir {
 			s.dir.Close()

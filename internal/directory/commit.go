@@ -91,6 +91,7 @@ func (s *Store) commitLoop() {
 		ops, dirty, closed := s.pending.ops, s.dirty.any(), s.closed
 		s.mu.Unlock()
 		if ops > 0 {
+			s.gather()
 			s.commit()
 			continue
 		}
@@ -108,11 +109,45 @@ func (s *Store) commitLoop() {
 	}
 }
 
+// maxGather bounds how long the committer waits for a batch to fill.
+const maxGather = 10 * time.Millisecond
+
+// gather lets the pending batch fill before it is written, when syncing is
+// on and changes come from several clients at once. Without it, clients
+// fall into two cohorts that alternate: while one cohort's batch is
+// synced, the other's requests queue up, so each sync carries half of
+// them. Waiting (at most maxGather) until as many changes are pending as
+// the last two batches carried merges the cohorts, and one sync serves
+// all. The wait never exceeds the last write's duration (nor maxGather):
+// waiting longer would cost more than writing the cohorts apart. A lone
+// client (batches of one) never waits.
+func (s *Store) gather() {
+	s.mu.Lock()
+	target := s.active
+	if !s.sync || target <= 1 || s.pending.ops >= target || s.closed {
+		s.mu.Unlock()
+		return
+	}
+	ch := make(chan struct{})
+	s.gathered, s.gatherTarget = ch, target
+	s.mu.Unlock()
+	t := time.NewTimer(min(s.lastWrite, maxGather))
+	select {
+	case <-ch:
+	case <-t.C:
+	}
+	t.Stop()
+	s.mu.Lock()
+	s.gathered = nil
+	s.mu.Unlock()
+}
+
 // commit cuts the pending batch, writes it and releases its waiters.
 func (s *Store) commit() error {
 	b := s.cut()
+	t0 := time.Now()
 	err := s.write(b)
-	s.finish(b, err)
+	s.finish(b, err, time.Since(t0))
 	return err
 }
 
@@ -160,10 +195,18 @@ func (s *Store) cut() *batch {
 // finish releases b's waiters. When b failed, the changes queued behind it
 // (which may depend on b's) fail too; the memory is rolled back, newest
 // change first, and every file b touched is marked for a whole rewrite.
-func (s *Store) finish(b *batch, err error) {
+func (s *Store) finish(b *batch, err error, took time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.inflight = nil
+	s.lastWrite = took
+	s.stats.Batches++
+	s.stats.Changes += int64(b.ops)
+	s.stats.WriteTime += took
+	if err != nil {
+		s.stats.Failed++
+	}
+	s.active = b.ops + s.pending.ops
 	if err != nil {
 		next := s.pending
 		s.pending = newBatch()

@@ -7,6 +7,9 @@ package directory
 type omap[V any] struct {
 	m    map[string]*node[V]
 	root node[V] // sentinel: root.next is the oldest, root.prev the newest
+	// version changes with every add, remove and restore, so that a
+	// snapshot of the entries can be kept until they change.
+	version uint64
 }
 
 type node[V any] struct {
@@ -40,6 +43,7 @@ func (o *omap[V]) add(k string, v V) {
 	n.prev.next = n
 	o.root.prev = n
 	o.m[k] = n
+	o.version++
 }
 
 // remove unlinks k and returns its node (nil when absent) for restore.
@@ -51,6 +55,7 @@ func (o *omap[V]) remove(k string) *node[V] {
 	n.prev.next = n.next
 	n.next.prev = n.prev
 	delete(o.m, k)
+	o.version++
 	return n
 }
 
@@ -59,6 +64,7 @@ func (o *omap[V]) restore(n *node[V]) {
 	n.prev.next = n
 	n.next.prev = n
 	o.m[n.key] = n
+	o.version++
 }
 
 // each calls f for every entry, oldest first.

@@ -140,6 +140,8 @@ func (s *Store) Delete(user, filename string) wire.Outcome {
 }
 
 // ListUsers returns every connected user, in the order they connected.
+// The slice is shared with other callers until the connections change: it
+// must not be modified.
 func (s *Store) ListUsers(user string) ([]wire.UserRecord, wire.Outcome) {
 	if !SafeName(user) {
 		return nil, wire.Failed
@@ -149,10 +151,12 @@ func (s *Store) ListUsers(user string) ([]wire.UserRecord, wire.Outcome) {
 		if o := s.connected(user); o != wire.OK {
 			return o
 		}
-		recs = make([]wire.UserRecord, 0, s.conns.len())
-		s.conns.each(func(u string, a addr) {
-			recs = append(recs, wire.UserRecord{Username: u, IP: a.ip, Port: a.port})
-		})
+		if s.connsSnap == nil || s.connsSnapVersion != s.conns.version {
+			snap := make([]wire.UserRecord, 0, s.conns.len())
+			s.conns.each(func(u string, a addr) { snap = append(snap, userRecord(u, a)) })
+			s.connsSnap, s.connsSnapVersion = snap, s.conns.version
+		}
+		recs = s.connsSnap
 		return wire.OK
 	})
 	if o != wire.OK {

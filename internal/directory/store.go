@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"p2p/internal/wire"
 )
@@ -58,6 +59,20 @@ type Store struct {
 	closed   bool
 	failing  bool // the last batch failed: report recovery once
 
+	// Gathering (see gather): the committer waits on gathered until the
+	// pending batch holds gatherTarget changes. active is how many changes
+	// the last batch and the one queued behind it carried.
+	gathered     chan struct{}
+	gatherTarget int
+	active       int
+	lastWrite    time.Duration // how long the last batch took to write
+
+	// connsSnap is the LIST_USERS answer while conns is at connsSnapVersion.
+	connsSnap        []wire.UserRecord
+	connsSnapVersion uint64
+
+	stats Stats
+
 	wake    chan struct{}
 	stopped chan struct{}
 }
@@ -93,8 +108,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	// Write the repairs the load found necessary before serving anything.
 	if s.dirty.any() {
-		b := s.cut()
-		if err := s.write(b); err != nil {
+		if err := s.commit(); err != nil {
 			return nil, fmt.Errorf("directory: repairing %s: %w", s.dir, err)
 		}
 	}
@@ -131,6 +145,10 @@ func (s *Store) change(undo func()) *batch {
 	b := s.pending
 	b.ops++
 	b.undo = append(b.undo, undo)
+	if s.gathered != nil && b.ops >= s.gatherTarget {
+		close(s.gathered)
+		s.gathered = nil
+	}
 	return b
 }
 
@@ -170,4 +188,20 @@ func (s *Store) do(f func() wire.Outcome) wire.Outcome {
 	b := s.barrier()
 	s.mu.Unlock()
 	return s.await(b, o)
+}
+
+// Stats counts the store's commits since Open.
+type Stats struct {
+	Batches   int64         // batches written (or tried)
+	Changes   int64         // changes they carried
+	Failed    int64         // batches that could not be written
+	WriteTime time.Duration // time spent writing and syncing them
+}
+
+// Stats returns the commit counters: Changes/Batches is how many changes
+// one sync served on average.
+func (s *Store) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
 }

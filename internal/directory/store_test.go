@@ -121,6 +121,10 @@ func TestStoreLoadDamaged(t *testing.T) {
 			t.Errorf("%s still there: %v", gone, err)
 		}
 	}
+	// A read right after the repair does not wait for anything.
+	if _, o := s.ListUsers("a"); o != wire.OK {
+		t.Errorf("list users after repair: %v", o)
+	}
 	expect(t, "register after repair", s.Register("d"), wire.OK)
 	if got := file(t, filepath.Join(dir, UsersFile)); got != "a\nb\nc\nd\n" {
 		t.Errorf("users.csv %q", got)
@@ -202,6 +206,9 @@ func TestStoreConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	if st := s.Stats(); st.Changes != n*5+n/2 || st.Failed != 0 || st.Batches < 1 || st.Batches > st.Changes {
+		t.Errorf("stats %+v, want %d changes", st, n*5+n/2)
+	}
 	s.Close()
 	s = open(t, dir, nil)
 	defer s.Close()

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bufio"
+	"context"
 	"net"
 	"sync"
 	"time"
@@ -21,7 +22,8 @@ type NullServer struct {
 
 // StartNull listens on addr and serves until Close.
 func StartNull(addr string, listUsersReply []byte) (*NullServer, error) {
-	ln, err := net.Listen("tcp4", addr)
+	lc := net.ListenConfig{KeepAlive: -1} // as the central server
+	ln, err := lc.Listen(context.Background(), "tcp4", addr)
 	if err != nil {
 		return nil, err
 	}
