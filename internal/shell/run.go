@@ -42,9 +42,11 @@ func (s *Shell) RunTerminal(ctx context.Context, stdin io.ReadCloser, stdout io.
 		HistoryLimit:      1000,
 		HistorySearchFold: true,
 		InterruptPrompt:   "^C",
-		Stdin:             stdin,
-		Stdout:            stdout,
-		Stderr:            s.out.stderr,
+		// A cancelable reader, so that Close does not wait for a key
+		// press while a read of the terminal is pending.
+		Stdin:  readline.NewCancelableStdin(stdin),
+		Stdout: stdout,
+		Stderr: s.out.stderr,
 	})
 	if err != nil {
 		return err
