@@ -148,7 +148,7 @@ func run(b *testing.B, call func() error, n int) (wall, cpu time.Duration) {
 			defer wg.Done()
 			for next.Add(1) <= int64(n) {
 				if err := call(); err != nil {
-					once.Do(func() { b.Error(err) })
+					once.Do(func() { b.Errorf("after %d calls: %v", next.Load()-1, err) })
 					return
 				}
 			}
