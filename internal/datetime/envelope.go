@@ -103,6 +103,8 @@ func parseEnvelope(d *xml.Decoder) error {
 			}
 		case xml.StartElement:
 			switch {
+			case sawBody && t.Name.Space == EnvelopeNS:
+				return clientFault("%s after the Body", t.Name.Local)
 			case sawBody:
 				if err := skip(d); err != nil {
 					return err

@@ -164,6 +164,8 @@ func TestFaults(t *testing.T) {
 		{"two calls", env(call + call), nil, FaultClient, "more than one element"},
 		{"text in body", env("hi" + call), nil, FaultClient, `text "hi"`},
 		{"element before body", `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><x/><soap:Body>` + call + `</soap:Body></soap:Envelope>`, nil, FaultClient, "unexpected element x"},
+		{"two bodies", `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>` + call + `</soap:Body><soap:Body>` + call + `</soap:Body></soap:Envelope>`, nil, FaultClient, "Body after the Body"},
+		{"header after body", `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>` + call + `</soap:Body><soap:Header/></soap:Envelope>`, nil, FaultClient, "Header after the Body"},
 		{"after envelope", env(call) + `<x/>`, nil, FaultClient, "after the Envelope"},
 		{"DTD", `<!DOCTYPE x [<!ENTITY a "b">]>` + env(call), nil, FaultClient, "DTD"},
 		{"mustUnderstand", `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><h:Auth xmlns:h="urn:h" soap:mustUnderstand="1"/></soap:Header><soap:Body>` + call + `</soap:Body></soap:Envelope>`, nil, FaultMustUnderstand, "{urn:h}Auth is not understood"},
