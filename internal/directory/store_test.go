@@ -224,3 +224,24 @@ func TestStoreConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreFilesDirRecreated: files/ removed under a running store is
+// created again by the next change that needs it.
+func TestStoreFilesDirRecreated(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, nil)
+	defer s.Close()
+	expect(t, "register", s.Register("a"), wire.OK)
+	if err := os.RemoveAll(filepath.Join(dir, FilesDir)); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "connect", s.Connect("a", "1.1.1.1", "1"), wire.OK)
+	expect(t, "publish", s.Publish("a", "f", "d"), wire.OK)
+	if got := file(t, filepath.Join(dir, FilesDir, "a.csv")); got != "f;d\n" {
+		t.Errorf("a.csv %q", got)
+	}
+	expect(t, "disconnect", s.Disconnect("a"), wire.OK)
+	if _, err := os.Stat(filepath.Join(dir, FilesDir, "a.csv")); !os.IsNotExist(err) {
+		t.Errorf("a.csv after disconnect: %v", err)
+	}
+}
