@@ -84,17 +84,36 @@ func BenchmarkLogOperationVsC(b *testing.B) {
 			g.run(b, conns) // warm up: connections established, buffers grown
 			c.run(b, conns)
 			b.ResetTimer()
-			var gt, ct time.Duration
+			var gt, ct, gcpu, ccpu time.Duration
 			for r := 0; r < rounds; r++ {
+				t0 := cpu(b, gsrv)
 				gt += g.run(b, per)
+				t1 := cpu(b, gsrv)
+				gcpu += t1 - t0
+				t0 = cpu(b, csrv)
 				ct += c.run(b, per)
+				t1 = cpu(b, csrv)
+				ccpu += t1 - t0
 			}
 			total := float64(per * rounds)
 			b.ReportMetric(total/gt.Seconds(), "go_calls/s")
 			b.ReportMetric(total/ct.Seconds(), "c_calls/s")
 			b.ReportMetric(ct.Seconds()/gt.Seconds(), "go/c")
+			// Server CPU per call (user+system, from /proc): less
+			// sensitive than rates to other load on the machine.
+			b.ReportMetric(float64(gcpu.Microseconds())/total, "go_cpu_us/call")
+			b.ReportMetric(float64(ccpu.Microseconds())/total, "c_cpu_us/call")
 		})
 	}
+}
+
+// cpu returns the CPU time a server process has used so far.
+func cpu(b *testing.B, p *proc) time.Duration {
+	d, err := loadgen.ProcessCPU(p.cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
 }
 
 func itoa(n int) string {

@@ -24,7 +24,7 @@ const (
 	DefaultHost      = "127.0.0.1"
 	DefaultPort      = 8001
 	DefaultTimeout   = time.Second
-	DefaultQueueSize = 1024
+	DefaultQueueSize = 8192
 	// DefaultCloseWait bounds how long Close keeps sending what is queued.
 	DefaultCloseWait = 2 * time.Second
 )
