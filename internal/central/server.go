@@ -63,6 +63,10 @@ const (
 	DefaultWriteTimeout = 10 * time.Second
 )
 
+// shutdownGrace is how long Close lets a connection finish sending its
+// request (a request already in the socket buffer is read at once).
+const shutdownGrace = 250 * time.Millisecond
+
 // Logger receives one entry per request that parses (PROTOCOL.md §6). Log
 // must not block for long: it is called on the request's goroutine, after
 // the reply is written.
@@ -150,9 +154,10 @@ func Start(cfg Config) (*Server, error) {
 // Addr returns the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Close shuts the server down gracefully: it stops accepting, drops the
-// connections still sending their request, waits for the requests already
-// read to be answered, and closes the directory it opened.
+// Close shuts the server down gracefully: it stops accepting, gives the
+// connections still sending their request shutdownGrace to finish, waits
+// for every request read to be answered, and closes the directory it
+// opened.
 func (s *Server) Close() error {
 	s.once.Do(func() {
 		close(s.quit)
@@ -160,9 +165,9 @@ func (s *Server) Close() error {
 		<-s.done
 		s.mu.Lock()
 		s.closing = true
-		now := time.Now()
+		cut := time.Now().Add(shutdownGrace)
 		for c := range s.conns {
-			c.SetReadDeadline(now)
+			c.SetReadDeadline(cut)
 		}
 		s.mu.Unlock()
 		s.wg.Wait()

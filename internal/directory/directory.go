@@ -34,6 +34,7 @@ type Directory interface {
 	// Delete removes filename from user's list.
 	Delete(user, filename string) wire.Outcome
 	// ListUsers returns every connected user in the order they connected.
+	// The caller must not modify the slice (a store may share it).
 	ListUsers(user string) ([]wire.UserRecord, wire.Outcome)
 	// ListContent returns remote's list in publishing order (empty when
 	// remote is registered but not connected).
