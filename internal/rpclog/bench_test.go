@@ -70,8 +70,8 @@ func (cs *callers) run(b *testing.B, n int) time.Duration {
 // BenchmarkLogOperationVsC measures LOG_OPERATION calls per second against
 // our rpc_server and against the rpcgen/libtirpc C server built from the
 // same .x, side by side in the same run, with the same Go client, both
-// servers printing to /dev/null. The calls go in alternating rounds (ours,
-// then C's, eight times) so that a burst of load on the machine hits both.
+// servers printing to /dev/null. The calls go in alternating rounds (eight,
+// the order swapped each round) so that a burst of load on the machine hits both.
 // go/c is the ratio of rates (target >= 1.0). b.N calls go to each server.
 func BenchmarkLogOperationVsC(b *testing.B) {
 	gsrv := startGoServer(b, "")
@@ -85,15 +85,19 @@ func BenchmarkLogOperationVsC(b *testing.B) {
 			c.run(b, conns)
 			b.ResetTimer()
 			var gt, ct, gcpu, ccpu time.Duration
+			measure := func(cs *callers, p *proc, wall, used *time.Duration) {
+				t0 := cpu(b, p)
+				*wall += cs.run(b, per)
+				*used += cpu(b, p) - t0
+			}
 			for r := 0; r < rounds; r++ {
-				t0 := cpu(b, gsrv)
-				gt += g.run(b, per)
-				t1 := cpu(b, gsrv)
-				gcpu += t1 - t0
-				t0 = cpu(b, csrv)
-				ct += c.run(b, per)
-				t1 = cpu(b, csrv)
-				ccpu += t1 - t0
+				if r%2 == 0 { // swap the order every round
+					measure(g, gsrv, &gt, &gcpu)
+					measure(c, csrv, &ct, &ccpu)
+				} else {
+					measure(c, csrv, &ct, &ccpu)
+					measure(g, gsrv, &gt, &gcpu)
+				}
 			}
 			total := float64(per * rounds)
 			b.ReportMetric(total/gt.Seconds(), "go_calls/s")
@@ -156,8 +160,13 @@ func BenchmarkCentralLogging(b *testing.B) {
 	b.ResetTimer()
 	var ton, toff time.Duration
 	for r := 0; r < rounds; r++ {
-		ton += run(on)
-		toff += run(off)
+		if r%2 == 0 { // swap the order every round
+			ton += run(on)
+			toff += run(off)
+		} else {
+			toff += run(off)
+			ton += run(on)
+		}
 	}
 	total := float64(per * rounds)
 	b.ReportMetric(total/ton.Seconds(), "on_req/s")
