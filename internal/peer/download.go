@@ -96,14 +96,18 @@ func (d *downloader) try(op wire.Op) (Result, error) {
 	c := nc.(*net.TCPConn)
 	defer c.Close()
 	// Cancelling ctx aborts a transfer at once (deadlines cover the rest).
-	stop := context.AfterFunc(d.ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	dl := newCancelDeadlines(d.ctx, c)
+	defer dl.Stop()
 
-	c.SetWriteDeadline(time.Now().Add(d.cfg.IdleTimeout))
+	if err := dl.SetWriteDeadline(time.Now().Add(d.cfg.IdleTimeout)); err != nil {
+		return fail("peer %s: %w", d.addr, err)
+	}
 	if _, err := c.Write(req); err != nil {
 		return fail("peer %s: sending the request: %v", d.addr, err)
 	}
-	c.SetReadDeadline(time.Now().Add(d.cfg.IdleTimeout))
+	if err := dl.SetReadDeadline(time.Now().Add(d.cfg.IdleTimeout)); err != nil {
+		return fail("peer %s: %w", d.addr, err)
+	}
 	st, err := wire.ReadStatus(c)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -130,7 +134,7 @@ func (d *downloader) try(op wire.Op) (Result, error) {
 		}
 		size = int64(n)
 	}
-	n, err := d.receive(c, size)
+	n, err := d.receive(c, dl, size)
 	if err != nil {
 		if d.ctx.Err() != nil {
 			err = d.ctx.Err()
@@ -142,7 +146,7 @@ func (d *downloader) try(op wire.Op) (Result, error) {
 
 // receive streams size bytes (size < 0: up to the peer's close) into a
 // temporary file and renames it to local when all is well.
-func (d *downloader) receive(c *net.TCPConn, size int64) (int64, error) {
+func (d *downloader) receive(c *net.TCPConn, dl *cancelDeadlines, size int64) (int64, error) {
 	tmp, err := createTemp(d.local)
 	if err != nil {
 		return 0, err
@@ -158,7 +162,7 @@ func (d *downloader) receive(c *net.TCPConn, size int64) (int64, error) {
 	if d.cfg.Progress != nil {
 		progress = func(n int64) { d.cfg.Progress(n, size) }
 	}
-	n, err := copyChunks(tmp, c, size, c.SetReadDeadline, d.cfg.IdleTimeout, progress)
+	n, err := copyChunks(tmp, c, size, dl.SetReadDeadline, d.cfg.IdleTimeout, progress)
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			err = fmt.Errorf("the peer closed after %d of %d bytes", n, size)
@@ -168,7 +172,9 @@ func (d *downloader) receive(c *net.TCPConn, size int64) (int64, error) {
 	if size >= 0 {
 		// Exactly size bytes, then the close: anything more is a
 		// peer that does not follow §3.
-		c.SetReadDeadline(time.Now().Add(d.cfg.IdleTimeout))
+		if err := dl.SetReadDeadline(time.Now().Add(d.cfg.IdleTimeout)); err != nil {
+			return n, err
+		}
 		var one [1]byte
 		if m, err := c.Read(one[:]); m > 0 || !errors.Is(err, io.EOF) {
 			if m > 0 {

@@ -45,9 +45,11 @@ func (s *Shell) exchange(ctx context.Context, req wire.Request, read func(r io.R
 		return 0, fmt.Errorf("central server %s: %w", s.cfg.Server, err)
 	}
 	defer c.Close()
+	// The deadline first: the cancellation's (in the past) must come
+	// after it, never be overwritten by it.
+	c.SetDeadline(time.Now().Add(s.cfg.Timeout))
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	c.SetDeadline(time.Now().Add(s.cfg.Timeout))
 	if _, err := c.Write(msg); err != nil {
 		return 0, fmt.Errorf("central server %s: sending: %w", s.cfg.Server, err)
 	}

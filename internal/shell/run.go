@@ -104,7 +104,12 @@ func (s *Shell) run(ctx context.Context, in lineReader) error {
 				s.quitAfterSignal()
 				return ctx.Err()
 			}
-			next <- struct{}{}
+			select {
+			case next <- struct{}{}:
+			case <-ctx.Done():
+				s.quitAfterSignal()
+				return ctx.Err()
+			}
 		}
 	}
 }

@@ -40,7 +40,9 @@ type Config struct {
 	// Timeout bounds the web service call and each exchange with the
 	// central server; zero means DefaultTimeout.
 	Timeout time.Duration
-	// Peer tunes the downloads and the listener (zero values: defaults).
+	// Download tunes GET_FILE's downloads and Serve the GET_FILE listener
+	// (zero values: the defaults of package peer; an unset Serve.Logf
+	// writes the listener's messages to Stderr).
 	Download peer.DownloadConfig
 	Serve    peer.ServerConfig
 	// Progress shows a progress line on Stderr for downloads that take
@@ -99,7 +101,7 @@ func (s *Shell) User() string {
 // Connected is the user this client is connected as, "" when none.
 func (s *Shell) Connected() string { return s.connected }
 
-// ListenerAddr is the GET_FILE listener's address, nil when not connected.
+// ListenerAddr is the GET_FILE listener's address, "" when not connected.
 func (s *Shell) ListenerAddr() string {
 	if s.listener == nil {
 		return ""
