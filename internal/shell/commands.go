@@ -89,7 +89,7 @@ func split(line string) (command, []string, error) {
 		if tail != "" {
 			n += len(strings.Fields(tail))
 		}
-		return c, nil, fmt.Errorf("%s takes %s, got %d; usage: %s", c.name, countArgs(c), n, c.usage())
+		return c, nil, fmt.Errorf("%s: wrong number of arguments (%s, got %d); usage: %s", c.name, countArgs(c), n, c.usage())
 	}
 	return c, args, nil
 }
@@ -97,13 +97,13 @@ func split(line string) (command, []string, error) {
 func countArgs(c command) string {
 	switch {
 	case len(c.args) == 0:
-		return "no arguments"
+		return "wants none"
 	case c.rest:
-		return fmt.Sprintf("%d or more words", len(c.args))
+		return fmt.Sprintf("wants %d or more words", len(c.args))
 	case len(c.args) == 1:
-		return "1 argument"
+		return "wants 1"
 	}
-	return fmt.Sprintf("%d arguments", len(c.args))
+	return fmt.Sprintf("wants %d", len(c.args))
 }
 
 // cut splits off the first space- or tab-separated word.
