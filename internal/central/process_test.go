@@ -230,8 +230,14 @@ func TestKillAtRandom(t *testing.T) {
 		if r := string(send(t, p.addr, req(t, wire.Register, fmt.Sprintf("check%d", round)))); r != "0" {
 			t.Fatalf("round %d: server after restart: %q", round, r)
 		}
-		if e := p.stderr.String(); strings.Contains(e, "dropped") {
-			t.Errorf("round %d: restart dropped lines:\n%s", round, e)
+		// A kill can leave a torn append, or stop a batch between its
+		// renames (an UNREGISTER's users.csv done, connected.csv not):
+		// the load drops those unacknowledged lines and says so. Any
+		// other report would mean a file was damaged.
+		for _, l := range strings.Split(p.stderr.String(), "\n") {
+			if strings.Contains(l, "dropped") && !strings.Contains(l, "torn write") && !strings.Contains(l, "user not in users.csv") {
+				t.Errorf("round %d: restart reported %s", round, l)
+			}
 		}
 		p.kill()
 		got := diskState(t, dir)
