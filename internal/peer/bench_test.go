@@ -154,6 +154,10 @@ func BenchmarkGetFile(b *testing.B) {
 	dst := filepath.Join(dstDir, "out.bin")
 
 	var base, ours, synced, slow time.Duration
+	// best keeps each variant's fastest run: on a shared machine, load
+	// spikes lengthen single runs, and the best of several is the steadier
+	// comparison.
+	best := map[*time.Duration]time.Duration{}
 	timeIt := func(d *time.Duration, fn func()) {
 		os.Remove(dst)
 		// Start each run with no dirty pages left by the one before, so
@@ -161,7 +165,11 @@ func BenchmarkGetFile(b *testing.B) {
 		syscall.Sync()
 		start := time.Now()
 		fn()
-		*d += time.Since(start)
+		took := time.Since(start)
+		*d += took
+		if b, ok := best[d]; !ok || took < b {
+			best[d] = took
+		}
 	}
 	get := func(addr string, cfg DownloadConfig) func() {
 		return func() {
@@ -190,6 +198,7 @@ func BenchmarkGetFile(b *testing.B) {
 	b.ReportMetric(mbps(base), "baseline-MB/s")
 	b.ReportMetric(mbps(ours), "getfile-MB/s")
 	b.ReportMetric(base.Seconds()/ours.Seconds(), "ratio")
+	b.ReportMetric(best[&base].Seconds()/best[&ours].Seconds(), "ratio-best")
 	b.ReportMetric(base.Seconds()/synced.Seconds(), "ratio-with-fsync")
 	b.ReportMetric(base.Seconds()/slow.Seconds(), "ratio-8KiB-peer")
 }
