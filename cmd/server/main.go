@@ -4,8 +4,9 @@
 //
 // It keeps users.csv, connected.csv and files/<user>.csv in the data folder
 // (-d, default the working directory), prints the console lines of §4 on
-// stdout, and on SIGINT or SIGTERM stops accepting, answers the requests in
-// flight and exits 0. Bad flags print one usage line and exit 2.
+// stdout, hands every parsed request to the log server of §6 (found through
+// LOG_RPC_IP and LOG_RPC_PORT, or the portmapper), and on SIGINT or SIGTERM
+// stops accepting, answers the requests in flight and exits 0. Bad flags print one usage line and exit 2.
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"syscall"
 
 	"p2p/internal/central"
+	"p2p/internal/rpclog"
 )
 
 const usage = "usage: server -p <port 1024..65535> [-d <data dir>] [-sync=true|false] [-max-conns <n>] [-read-timeout <duration>] [-write-timeout <duration>]"
@@ -41,13 +43,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	logger := rpclog.NewSender(rpclog.SenderConfigFromEnv(), stderr)
+	defer logger.Close() // after srv.Close, so the last entries are flushed
 	srv, err := central.Start(central.Config{
 		Addr:         ":" + *port,
 		Dir:          *dir,
 		Sync:         *sync,
 		Console:      stdout,
 		Errors:       stderr,
-		Logger:       newLogger(),
+		Logger:       logger,
 		MaxConns:     *maxConns,
 		ReadTimeout:  *readTimeout,
 		WriteTimeout: *writeTimeout,
@@ -67,11 +71,4 @@ func run(args []string, stdout, stderr io.Writer) int {
 func validPort(s string) bool {
 	n, err := strconv.Atoi(s)
 	return err == nil && n >= 1024 && n <= 65535 && s == strconv.Itoa(n)
-}
-
-// newLogger builds the logger the server hands every parsed request to.
-// For now it drops them: the RPC log client (LOG_RPC_IP / LOG_RPC_PORT,
-// PROTOCOL.md §6) is wired here by the rpclog work.
-func newLogger() central.Logger {
-	return central.NopLogger{}
 }

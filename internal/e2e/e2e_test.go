@@ -198,7 +198,7 @@ func TestTwoPeerSession(t *testing.T) {
 	wsPort, rpcPort, srvPort := freePort(t), freePort(t), freePort(t)
 
 	ws := start(t, root, nil, "ws-server", "-p", fmt.Sprint(wsPort))
-	rpc := start(t, root, nil, "rpc_server", "-p", fmt.Sprint(rpcPort))
+	rpc := start(t, root, nil, "rpc_server", "-p", fmt.Sprint(rpcPort), "-portmap=false")
 	waitListening(t, wsPort, ws)
 	waitListening(t, rpcPort, rpc)
 	srv := start(t, srvDir, []string{"LOG_RPC_IP=127.0.0.1", fmt.Sprintf("LOG_RPC_PORT=%d", rpcPort)}, "server", "-p", fmt.Sprint(srvPort))
