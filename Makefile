@@ -3,7 +3,7 @@ GO ?= go
 PORT ?= 8888
 GOTESTFLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: all build test deps vet run demo bench generate check-generate fuzz-seeds clean
+.PHONY: all build test deps vet run demo bench generate check-generate fuzz-seeds fuzz clean
 
 all: build
 
@@ -37,6 +37,19 @@ bench: build
 
 generate:
 	@scripts/generate.sh
+
+# The committed SOAP client is what the WSDL generates (also part of make test).
+check-generate:
+	$(GO) test -count=1 -run TestGeneratedCodeIsUpToDate ./internal/datetime/
+
+# Run every fuzz target's checked-in seeds (plain go test does this too).
+fuzz-seeds:
+	$(GO) test -count=1 -run '^Fuzz' ./internal/...
+
+# Fuzz one target for a while: make fuzz FUZZ=FuzzReadRequest PKG=./internal/central FUZZTIME=10m
+FUZZTIME ?= 10m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^$(FUZZ)$$' -fuzztime $(FUZZTIME) $(PKG)
 
 clean:
 	rm -f $(BINARIES)

@@ -3,7 +3,7 @@
 # and we run as root; otherwise says exactly what to install. Never fails:
 # the tests themselves skip loudly (or fail, under CI) without them.
 set -u
-pkgs=(python3-zeep python3-spyne rpcsvc-proto libtirpc-dev rpcbind tmux)
+pkgs=(python3-zeep python3-spyne python3-lxml rpcsvc-proto libtirpc-dev rpcbind gcc libc6-dev tmux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -3,6 +3,7 @@ package central
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"p2p/internal/oncrpc"
+	"p2p/internal/rpclog"
 	"p2p/internal/testenv"
 )
 
@@ -82,6 +85,7 @@ func startProc(t testing.TB, dir string, flags ...string) *proc {
 		port := freePort(t)
 		p := &proc{stdout: new(syncBuffer), stderr: new(syncBuffer), exited: make(chan struct{})}
 		p.cmd = exec.Command(bin, append([]string{"-p", fmt.Sprint(port), "-d", dir}, flags...)...)
+		p.cmd.Env = append(os.Environ(), "LOG_RPC_IP=127.0.0.1", fmt.Sprintf("LOG_RPC_PORT=%d", logServerPort(t)))
 		p.cmd.Stderr = p.stderr
 		out, _ := p.cmd.StdoutPipe()
 		if err := p.cmd.Start(); err != nil {
@@ -135,4 +139,33 @@ func (p *proc) exitCode(t testing.TB) int {
 		t.Fatal("server did not exit")
 	}
 	return p.cmd.ProcessState.ExitCode()
+}
+
+var logServer struct {
+	once sync.Once
+	port int
+	err  error
+}
+
+// logServerPort starts, once per test binary, an in-process log server
+// that discards its lines, so that server processes under test log to it
+// instead of warning that no log server answers (or reaching one that
+// happens to run on this machine).
+func logServerPort(t testing.TB) int {
+	t.Helper()
+	logServer.once.Do(func() {
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			logServer.err = err
+			return
+		}
+		srv := &oncrpc.Server{}
+		rpclog.Register(srv, rpclog.NewPrinter(io.Discard))
+		go srv.Serve(ln)
+		logServer.port = ln.Addr().(*net.TCPAddr).Port
+	})
+	if logServer.err != nil {
+		t.Fatalf("log server for the tests: %v", logServer.err)
+	}
+	return logServer.port
 }
