@@ -176,7 +176,12 @@ func TestCentralLogServerStoppedAndBack(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The server prints a line before it replies, and the sender reports the
+	// recovery once the reply is in: give that report a moment to land.
 	w := warn.String()
+	for end := time.Now().Add(10 * time.Second); !strings.Contains(w, "answers again") && time.Now().Before(end); w = warn.String() {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if strings.Count(w, "dropping") != 1 || strings.Count(w, "answers again") != 1 {
 		t.Fatalf("want one outage warning and one recovery line for one outage, got:\n%s", w)
 	}
