@@ -90,7 +90,7 @@ func (s *Server) answer(buf []byte, req wire.Request, ip string) []byte {
 	case wire.ListUsers:
 		var recs []wire.UserRecord
 		if recs, o = d.ListUsers(req.Username); o == wire.OK {
-			if out, ok := appendUserList(buf, recs); ok {
+			if out, err := wire.AppendUserList(buf, recs); err == nil {
 				return out
 			}
 			o = wire.Failed
@@ -98,7 +98,7 @@ func (s *Server) answer(buf []byte, req wire.Request, ip string) []byte {
 	case wire.ListContent:
 		var recs []wire.FileRecord
 		if recs, o = d.ListContent(req.Username, req.Remote); o == wire.OK {
-			if out, ok := appendFileList(buf, recs); ok {
+			if out, err := wire.AppendFileList(buf, recs); err == nil {
 				return out
 			}
 			o = wire.Failed
