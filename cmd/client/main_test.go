@@ -11,13 +11,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"p2p/internal/central"
 	"p2p/internal/datetime"
 	"p2p/internal/peer"
+	"p2p/internal/testenv"
 	"p2p/internal/wire"
 )
 
@@ -52,13 +52,10 @@ func TestFlags(t *testing.T) {
 func buildClient(t *testing.T, race bool) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "client")
-	args := []string{"build", "-o", bin}
 	if race {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command("go", append(args, ".")...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		testenv.Build(t, bin, "client", "-race")
+	} else {
+		testenv.Build(t, bin, "client")
 	}
 	return bin
 }
@@ -168,7 +165,7 @@ func TestSignalDisconnects(t *testing.T) {
 	cmd.Dir = t.TempDir()
 	stdin, _ := cmd.StdinPipe()
 	defer stdin.Close()
-	out := &lockedBuffer{}
+	out := &testenv.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -186,23 +183,6 @@ func TestSignalDisconnects(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(srvDir, "connected.csv")); len(got) != 0 {
 		t.Errorf("connected.csv = %q", got)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func waitFor(t *testing.T, cond func() bool, what fmt.Stringer) {

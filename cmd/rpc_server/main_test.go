@@ -15,6 +15,7 @@ import (
 
 	"p2p/internal/oncrpc"
 	"p2p/internal/rpclog"
+	"p2p/internal/testenv"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -42,9 +43,7 @@ func TestParseArgs(t *testing.T) {
 func binary(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "rpc_server")
-	if out, err := exec.Command("go", "build", "-o", path, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	testenv.Build(t, path, "rpc_server")
 	return path
 }
 

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"p2p/internal/testenv"
 )
 
 func TestBadFlags(t *testing.T) {
@@ -47,9 +49,7 @@ func TestBadFlags(t *testing.T) {
 // WSDL and stops it with SIGTERM.
 func TestServesAndStops(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "ws-server")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	testenv.Build(t, bin, "ws-server")
 	cmd := exec.Command(bin, "-p", "0", "-read-timeout", "2s")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

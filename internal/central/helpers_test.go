@@ -1,7 +1,6 @@
 package central
 
 import (
-	"bytes"
 	"io"
 	"net"
 	"os"
@@ -13,28 +12,11 @@ import (
 	"time"
 
 	"p2p/internal/rpclog"
+	"p2p/internal/testenv"
 	"p2p/internal/wire"
 )
 
 const testDateTime = "30/11/2026 17:20:00"
-
-// syncBuffer is a console the test can read while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // recLogger records the entries handed to the logger seam.
 type recLogger struct {
@@ -57,14 +39,14 @@ func (l *recLogger) all() []rpclog.Entry {
 type testServer struct {
 	*Server
 	dir     string
-	console *syncBuffer
-	errs    *syncBuffer
+	console *testenv.Buffer
+	errs    *testenv.Buffer
 	log     *recLogger
 }
 
 func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
-	ts := &testServer{console: new(syncBuffer), errs: new(syncBuffer), log: new(recLogger)}
+	ts := &testServer{console: new(testenv.Buffer), errs: new(testenv.Buffer), log: new(recLogger)}
 	if cfg.Dir == "" {
 		cfg.Dir = t.TempDir()
 	}

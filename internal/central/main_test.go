@@ -44,11 +44,7 @@ func serverBinary(t testing.TB) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, "server"), "./cmd/server")
-		cmd.Dir = testenv.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/server: %v\n%s", err, out)
-		}
+		buildErr = testenv.BuildErr(filepath.Join(buildDir, "server"), "server")
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -60,8 +56,8 @@ func serverBinary(t testing.TB) string {
 type proc struct {
 	cmd    *exec.Cmd
 	addr   string
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *testenv.Buffer
+	stderr *testenv.Buffer
 	exited chan struct{}
 }
 
@@ -83,7 +79,7 @@ func startProc(t testing.TB, dir string, flags ...string) *proc {
 	bin := serverBinary(t)
 	for attempt := 0; ; attempt++ {
 		port := freePort(t)
-		p := &proc{stdout: new(syncBuffer), stderr: new(syncBuffer), exited: make(chan struct{})}
+		p := &proc{stdout: new(testenv.Buffer), stderr: new(testenv.Buffer), exited: make(chan struct{})}
 		p.cmd = exec.Command(bin, append([]string{"-p", fmt.Sprint(port), "-d", dir}, flags...)...)
 		p.cmd.Env = append(os.Environ(), "LOG_RPC_IP=127.0.0.1", fmt.Sprintf("LOG_RPC_PORT=%d", logServerPort(t)))
 		p.cmd.Stderr = p.stderr

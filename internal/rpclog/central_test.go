@@ -13,6 +13,7 @@ import (
 
 	"p2p/internal/central"
 	"p2p/internal/rpclog"
+	"p2p/internal/testenv"
 	"p2p/internal/wire"
 )
 
@@ -134,7 +135,7 @@ func TestCentralLogServerStoppedAndBack(t *testing.T) {
 		}
 	}()
 	port := silent.Addr().(*net.TCPAddr).Port
-	warn := &lines{}
+	warn := &testenv.Buffer{}
 	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: port, Timeout: 2 * time.Second, QueueSize: 8}, warn)
 	defer s.Close()
 	addr := startCentral(t, s)
@@ -193,7 +194,7 @@ func TestCentralLogServerStoppedAndBack(t *testing.T) {
 func TestCentralLoadWhileLogServerRestarts(t *testing.T) {
 	first := startGoServer(t, filepath.Join(t.TempDir(), "out1"))
 	port := first.port
-	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: port, Timeout: 2 * time.Second}, &lines{})
+	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: port, Timeout: 2 * time.Second}, &testenv.Buffer{})
 	defer s.Close()
 	addr := startCentral(t, s)
 	do(t, addr, wire.Request{Op: wire.Register, DateTime: "d", Username: "load"})
@@ -263,22 +264,4 @@ func startGoServerPort(t testing.TB, stdout string, port int) *proc {
 		}
 	}
 	return startProc(t, stdout, goServerPort, rpcServerBinary(t), "-p", strconv.Itoa(port), "-portmap=false")
-}
-
-// lines is a concurrency-safe warning writer.
-type lines struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

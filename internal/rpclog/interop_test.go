@@ -116,12 +116,7 @@ func rpcServerBinary(t testing.TB) string {
 	t.Helper()
 	return built(t, "rpc_server", func() (string, string, error) {
 		path := filepath.Join(buildDir, "rpc_server")
-		cmd := exec.Command("go", "build", "-o", path, "p2p/cmd/rpc_server")
-		cmd.Dir = testenv.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("%v\n%s", err, out)
-		}
-		return path, "", nil
+		return path, "", testenv.BuildErr(path, "rpc_server")
 	})
 }
 

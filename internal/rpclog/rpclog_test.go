@@ -1,17 +1,16 @@
 package rpclog
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"log"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"p2p/internal/oncrpc"
+	"p2p/internal/testenv"
 )
 
 func TestLines(t *testing.T) {
@@ -85,34 +84,16 @@ func appendString(b []byte, s string) []byte {
 	return append(b, make([]byte, (4-len(s)%4)%4)...)
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startLogServer runs the log program on 127.0.0.1 and returns its address
 // and what it prints.
-func startLogServer(t testing.TB) (*oncrpc.Server, string, *syncBuffer) {
+func startLogServer(t testing.TB) (*oncrpc.Server, string, *testenv.Buffer) {
 	t.Helper()
 	return startLogServerAt(t, "127.0.0.1:0")
 }
 
-func startLogServerAt(t testing.TB, addr string) (*oncrpc.Server, string, *syncBuffer) {
+func startLogServerAt(t testing.TB, addr string) (*oncrpc.Server, string, *testenv.Buffer) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	srv := &oncrpc.Server{ErrorLog: log.New(io.Discard, "", 0)}
 	Register(srv, NewPrinter(out))
 	var l net.Listener

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"p2p/internal/testenv"
 )
 
 // freePort returns a port nothing listens on (just closed).
@@ -51,7 +53,7 @@ func TestSenderKeepsOrder(t *testing.T) {
 	_, addr, out := startLogServer(t)
 	_, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
-	warn := &syncBuffer{}
+	warn := &testenv.Buffer{}
 	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: p, QueueSize: 1000, Timeout: 5 * time.Second}, warn)
 	var want strings.Builder
 	for i := 0; i < 1000; i++ {
@@ -75,7 +77,7 @@ func TestSenderKeepsOrder(t *testing.T) {
 // more line says so.
 func TestSenderOutageAndResume(t *testing.T) {
 	port := freePort(t)
-	warn := &syncBuffer{}
+	warn := &testenv.Buffer{}
 	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: port, QueueSize: 16}, warn)
 	defer s.Close()
 	runWithin(t, 10*time.Second, "Log with the server down", func() {
@@ -114,7 +116,7 @@ func TestSenderSlowServer(t *testing.T) {
 			defer c.Close() // held open, never answered
 		}
 	}()
-	warn := &syncBuffer{}
+	warn := &testenv.Buffer{}
 	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, QueueSize: 8,
 		Timeout: 200 * time.Millisecond, CloseWait: 300 * time.Millisecond}, warn)
 	runWithin(t, 10*time.Second, "Log with a silent server", func() {
@@ -134,7 +136,7 @@ func TestSenderServerRestart(t *testing.T) {
 	srv, addr, out := startLogServer(t)
 	_, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
-	warn := &syncBuffer{}
+	warn := &testenv.Buffer{}
 	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: p, Timeout: 5 * time.Second}, warn)
 	defer s.Close()
 	s.Log(entry(1))

@@ -1,51 +1,32 @@
 package shell
 
 import (
-	"bytes"
 	"context"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"p2p/internal/central"
 	"p2p/internal/datetime"
+	"p2p/internal/testenv"
 )
-
-// buffer is a writer the test reads while other goroutines write.
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *buffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *buffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // world is a real central server and a real web service, in process.
 type world struct {
 	t       *testing.T
 	srv     *central.Server
 	srvDir  string
-	console *buffer
+	console *testenv.Buffer
 	wsURL   string
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, srvDir: t.TempDir(), console: &buffer{}}
-	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Dir: w.srvDir, Console: w.console, Errors: &buffer{}})
+	w := &world{t: t, srvDir: t.TempDir(), console: new(testenv.Buffer)}
+	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Dir: w.srvDir, Console: w.console, Errors: new(testenv.Buffer)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +44,7 @@ type client struct {
 	name     string
 	sh       *Shell
 	dir      string
-	out, err *buffer
+	out, err *testenv.Buffer
 	seen     int // lines of out already checked
 }
 
@@ -73,7 +54,7 @@ func (w *world) client(name string) *client {
 
 func (w *world) clientWith(name string, clock Clock) *client {
 	w.t.Helper()
-	c := &client{t: w.t, name: name, dir: w.t.TempDir(), out: &buffer{}, err: &buffer{}}
+	c := &client{t: w.t, name: name, dir: w.t.TempDir(), out: new(testenv.Buffer), err: new(testenv.Buffer)}
 	c.sh = New(Config{
 		Server:     w.srv.Addr().String(),
 		Clock:      clock,

@@ -4,10 +4,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"p2p/internal/testenv"
 )
 
 func TestProgressLine(t *testing.T) {
-	var b buffer
+	var b testenv.Buffer
 	p := &progress{out: &console{stdout: &b, stderr: &b}, start: time.Now()}
 	p.update(1<<20, 4<<20) // within the first moment: nothing
 	p.done()
