@@ -12,6 +12,9 @@ import (
 	"p2p/internal/wire"
 )
 
+// maxPooledReply is the largest reply buffer kept for reuse.
+const maxPooledReply = 64 << 10
+
 // readers and replies recycle the per-connection buffers.
 var (
 	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
@@ -40,8 +43,14 @@ func (s *Server) handle(conn net.Conn) {
 	readers.Put(br)
 
 	bp := replies.Get().(*[]byte)
-	defer replies.Put(bp)
 	reply := (*bp)[:0]
+	defer func() {
+		// A list of many thousands of users is megabytes: let such a
+		// buffer go rather than keep it pooled for every later request.
+		if cap(*bp) <= maxPooledReply {
+			replies.Put(bp)
+		}
+	}()
 	switch {
 	case errors.Is(err, wire.ErrInvalidField):
 		// A field without NUL: the request was read whole, so it gets its
@@ -58,7 +67,7 @@ func (s *Server) handle(conn net.Conn) {
 	*bp = reply
 	if err == nil {
 		entry := rpclog.Entry{Username: req.Username, Operation: string(req.Op), DateTime: req.DateTime}
-		if req.Op == wire.Publish || req.Op == wire.Delete {
+		if rpclog.HasFilename(entry.Operation) {
 			entry.Filename = req.Filename
 		}
 		s.cfg.Logger.Log(entry)
