@@ -51,13 +51,7 @@ var ErrInvalidField = fmt.Errorf("%w: invalid field", ErrMalformed)
 // ReadField reads one fixed field of width bytes and returns its value. A
 // short read gives io.ErrUnexpectedEOF (io.EOF when nothing came at all).
 func ReadField(r io.Reader, width int) (string, error) {
-	var small [NameSize]byte
-	buf := small[:0]
-	if width <= len(small) {
-		buf = small[:width]
-	} else {
-		buf = make([]byte, width)
-	}
+	buf := make([]byte, width)
 	if _, err := io.ReadFull(r, buf); err != nil {
 		return "", err
 	}
