@@ -1,6 +1,7 @@
 package rpclog_test
 
 import (
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -36,11 +37,19 @@ func newCallers(b *testing.B, addr string, conns int) *callers {
 }
 
 // run makes n LOG_OPERATION calls spread over the connections, each
-// connection calling in a loop, and returns the time taken.
-func (cs *callers) run(b *testing.B, n int) time.Duration {
+// connection calling in a loop, and returns the time taken. With batch > 1
+// each connection pipelines its calls batch at a time (one write of batch
+// calls, then their replies), as the central server's Sender does;
+// otherwise it waits for each reply before the next call, as an rpcgen
+// client's clnt_call does.
+func (cs *callers) run(b *testing.B, n, batch int) time.Duration {
 	b.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, len(cs.clients))
+	many := make([][]byte, max(batch, 1))
+	for i := range many {
+		many[i] = cs.args
+	}
 	start := time.Now()
 	for i, c := range cs.clients {
 		share := n / len(cs.clients)
@@ -50,11 +59,20 @@ func (cs *callers) run(b *testing.B, n int) time.Duration {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := 0; j < share; j++ {
-				if _, err := c.Call(time.Now().Add(30*time.Second), rpclog.Program, rpclog.Version, rpclog.ProcLogOp, cs.args); err != nil {
+			for share > 0 {
+				k := min(share, len(many))
+				deadline := time.Now().Add(30 * time.Second)
+				var err error
+				if k == 1 {
+					_, err = c.Call(deadline, rpclog.Program, rpclog.Version, rpclog.ProcLogOp, cs.args)
+				} else if ok, e := c.CallMany(deadline, rpclog.Program, rpclog.Version, rpclog.ProcLogOp, many[:k]); e != nil || ok != k {
+					err = fmt.Errorf("%d of %d calls answered: %v", ok, k, e)
+				}
+				if err != nil {
 					errs <- err
 					return
 				}
+				share -= k
 			}
 		}()
 	}
@@ -73,21 +91,35 @@ func (cs *callers) run(b *testing.B, n int) time.Duration {
 // servers printing to /dev/null. The calls go in alternating rounds (eight,
 // the order swapped each round) so that a burst of load on the machine hits both.
 // go/c is the ratio of rates (target >= 1.0). b.N calls go to each server.
+//
+// The sync cases wait for each reply before the next call (an rpcgen
+// client's pattern); the pipelined ones send batches of
+// rpclog.MaxBatch calls per write, which is how the central server's Sender,
+// the log server's client in this system, sends under load.
 func BenchmarkLogOperationVsC(b *testing.B) {
 	gsrv := startGoServer(b, "")
 	csrv := startCServer(b, "")
-	for _, conns := range []int{1, 16} {
-		b.Run("conns="+itoa(conns), func(b *testing.B) {
+	for _, tc := range []struct {
+		name         string
+		conns, batch int
+	}{
+		{"sync/conns=1", 1, 1},
+		{"sync/conns=16", 16, 1},
+		{"pipelined/conns=1", 1, rpclog.MaxBatch},
+		{"pipelined/conns=16", 16, rpclog.MaxBatch},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			conns := tc.conns
 			g, c := newCallers(b, gsrv.addr(), conns), newCallers(b, csrv.addr(), conns)
 			const rounds = 8
 			per := max(b.N/rounds, conns)
-			g.run(b, conns) // warm up: connections established, buffers grown
-			c.run(b, conns)
+			g.run(b, conns, tc.batch) // warm up: connections established, buffers grown
+			c.run(b, conns, tc.batch)
 			b.ResetTimer()
 			var gt, ct, gcpu, ccpu time.Duration
 			measure := func(cs *callers, p *proc, wall, used *time.Duration) {
 				t0 := cpu(b, p)
-				*wall += cs.run(b, per)
+				*wall += cs.run(b, per, tc.batch)
 				*used += cpu(b, p) - t0
 			}
 			for r := 0; r < rounds; r++ {
@@ -118,13 +150,6 @@ func cpu(b *testing.B, p *proc) time.Duration {
 		b.Fatal(err)
 	}
 	return d
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }
 
 // BenchmarkCentralLogging measures the central server's throughput with

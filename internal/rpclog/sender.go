@@ -167,15 +167,15 @@ func (s *Sender) Close() error {
 	return nil
 }
 
-// maxBatch bounds the calls the sender pipelines in one write.
-const maxBatch = 256
+// MaxBatch bounds the calls a Sender pipelines in one write.
+const MaxBatch = 256
 
 // batchLinger is how long the sender waits for more entries before it
 // sends what it has.
 const batchLinger = 5 * time.Millisecond
 
 // run is the one sending goroutine. It takes what is queued (up to
-// maxBatch entries) and pipelines it over the connection: one write for
+// MaxBatch entries) and pipelines it over the connection: one write for
 // the calls, then their replies, so a slow round trip does not cap the rate.
 func (s *Sender) run() {
 	defer close(s.done)
@@ -186,7 +186,7 @@ func (s *Sender) run() {
 	}()
 	var retryAt time.Time
 	backoff := 50 * time.Millisecond
-	batch := make([]Entry, 0, maxBatch)
+	batch := make([]Entry, 0, MaxBatch)
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	for e := range s.q {
@@ -197,7 +197,7 @@ func (s *Sender) run() {
 		// batchLinger, and the directory never waits at all.
 		linger.Reset(batchLinger)
 	gather:
-		for len(batch) < maxBatch {
+		for len(batch) < MaxBatch {
 			select {
 			case e, ok := <-s.q:
 				if !ok {
