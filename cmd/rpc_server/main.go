@@ -18,8 +18,11 @@
 // A mistake on the command line prints the usage line and exits with
 // status 2. Diagnostics, including the port it serves on, go to stderr.
 // When rpcbind answers on 127.0.0.1:111 the program is registered there at
-// start (UNSET then SET: rpcbind refuses a SET for a program it already
-// holds, as after a crash) and removed on SIGINT or SIGTERM.
+// start and removed on SIGINT or SIGTERM. rpcbind refuses a SET for a
+// program it already holds: a mapping left by a crashed server (nothing
+// answers on its port) is removed first, while one held by a live server
+// is left to it and this one serves unregistered; at exit the mapping is
+// removed only if it still names this server's port.
 package main
 
 import (
@@ -125,7 +128,7 @@ func run(o options, stdout, stderr io.Writer) error {
 	case err = <-served:
 	}
 	if registered {
-		unregister(logger)
+		unregister(port, logger)
 	}
 	srv.Close()
 	if errors.Is(err, oncrpc.ErrServerClosed) {
@@ -138,8 +141,8 @@ func run(o options, stdout, stderr io.Writer) error {
 const pmapTimeout = 2 * time.Second
 
 // register maps the program to port in the local portmapper, when one runs.
-// It first removes any mapping left by an earlier run: rpcbind refuses to
-// SET a program it already holds.
+// A mapping left by a server that crashed is replaced; one held by a live
+// server (another rpc_server on another port) is left to it.
 func register(port int, logger *log.Logger) bool {
 	pm, err := oncrpc.DialLocalPortmapper(pmapTimeout)
 	if err != nil {
@@ -148,35 +151,30 @@ func register(port int, logger *log.Logger) bool {
 	}
 	defer pm.Close()
 	m := oncrpc.Mapping{Prog: rpclog.Program, Vers: rpclog.Version, Prot: oncrpc.IPProtoTCP, Port: uint32(port)}
-	if _, err := pm.Unset(m); err != nil {
-		logger.Printf("portmapper UNSET: %v; not registered", err)
-		return false
-	}
-	ok, err := pm.Set(m)
-	switch {
-	case err != nil:
-		logger.Printf("portmapper SET: %v; not registered", err)
-		return false
-	case !ok:
-		logger.Printf("portmapper refused SET of program %#x version %d tcp port %d; not registered", m.Prog, m.Vers, port)
+	if err := oncrpc.Claim(pm, m, "127.0.0.1", pmapTimeout); err != nil {
+		logger.Printf("%v; not registered, clients must be given port %d", err, port)
 		return false
 	}
 	logger.Printf("registered with the portmapper on 127.0.0.1:111")
 	return true
 }
 
-// unregister removes the program's mapping from the local portmapper.
-func unregister(logger *log.Logger) {
+// unregister removes the program's mapping from the local portmapper,
+// unless another server has claimed it since.
+func unregister(port int, logger *log.Logger) {
 	pm, err := oncrpc.DialLocalPortmapper(pmapTimeout)
 	if err != nil {
 		logger.Printf("portmapper UNSET: %v", err)
 		return
 	}
 	defer pm.Close()
-	m := oncrpc.Mapping{Prog: rpclog.Program, Vers: rpclog.Version, Prot: oncrpc.IPProtoTCP}
-	if ok, err := pm.Unset(m); err != nil || !ok {
-		logger.Printf("portmapper UNSET: ok=%v err=%v", ok, err)
-		return
+	m := oncrpc.Mapping{Prog: rpclog.Program, Vers: rpclog.Version, Prot: oncrpc.IPProtoTCP, Port: uint32(port)}
+	switch ok, err := oncrpc.Release(pm, m); {
+	case err != nil:
+		logger.Printf("portmapper UNSET: %v", err)
+	case !ok:
+		logger.Printf("the portmapper no longer maps the program to port %d; left as it is", port)
+	default:
+		logger.Printf("removed from the portmapper")
 	}
-	logger.Printf("removed from the portmapper")
 }

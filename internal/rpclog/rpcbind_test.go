@@ -149,7 +149,8 @@ func rpcinfoPorts(t *testing.T) []int {
 // TestInteropRpcbind: rpc_server registers with rpcbind (rpcinfo -p shows
 // it), a C client finds it with clnt_create(host, ..., "tcp") and our
 // Sender through GETPORT; a server killed without cleaning up is replaced
-// by a restarted one (UNSET before SET); SIGTERM removes the mapping.
+// by a restarted one (UNSET before SET); a second server started while one
+// runs leaves it the mapping; SIGTERM removes the mapping.
 func TestInteropRpcbind(t *testing.T) {
 	client, _ := cPrograms(t)
 	needRpcbind(t)
@@ -168,6 +169,19 @@ func TestInteropRpcbind(t *testing.T) {
 	}
 	if ports := rpcinfoPorts(t); len(ports) != 1 || ports[0] != srv.port {
 		t.Fatalf("rpcinfo -p lists ports %v for the program, want [%d]", ports, srv.port)
+	}
+
+	// A second server while the first runs: it leaves the mapping to the
+	// live one, and its exit does not remove it.
+	second := startRegisteredGoServer(t, "")
+	if !strings.Contains(second.stderr.String(), "already registered by a live server on port "+strconv.Itoa(srv.port)) {
+		t.Fatalf("second rpc_server did not leave the mapping to the first:\n%s", second.stderr)
+	}
+	if err := second.stop(t); err != nil {
+		t.Fatalf("second rpc_server after SIGTERM: %v\n%s", err, second.stderr)
+	}
+	if ports := rpcinfoPorts(t); len(ports) != 1 || ports[0] != srv.port {
+		t.Fatalf("after the second server's exit rpcinfo -p lists ports %v, want [%d]", ports, srv.port)
 	}
 
 	e := interopEntries[1]
