@@ -3,6 +3,7 @@ package rpclog
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"p2p/internal/oncrpc"
@@ -14,18 +15,29 @@ func HasFilename(op string) bool { return op == "PUBLISH" || op == "DELETE" }
 
 // AppendLine appends the line the log server prints for e, newline
 // included: "<username> <OPERATION> <datetime>", or with the filename
-// before the datetime for PUBLISH and DELETE.
+// before the datetime for PUBLISH and DELETE. Each value ends at its first
+// NUL byte, if it holds one, as it does for the rpcgen C server (XDR
+// strings may carry NUL; C's strings end there).
 func AppendLine(b []byte, e Entry) []byte {
-	b = append(b, e.Username...)
+	op := cString(e.Operation)
+	b = append(b, cString(e.Username)...)
 	b = append(b, ' ')
-	b = append(b, e.Operation...)
+	b = append(b, op...)
 	b = append(b, ' ')
-	if HasFilename(e.Operation) {
-		b = append(b, e.Filename...)
+	if HasFilename(op) {
+		b = append(b, cString(e.Filename)...)
 		b = append(b, ' ')
 	}
-	b = append(b, e.DateTime...)
+	b = append(b, cString(e.DateTime)...)
 	return append(b, '\n')
+}
+
+// cString returns s up to its first NUL byte.
+func cString(s string) string {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // Line returns the printed line for e, without its newline.

@@ -23,6 +23,8 @@ func TestLines(t *testing.T) {
 		{Entry{"bob", "DELETE", "a b;c", "01/01/2027 00:00:00"}, "bob DELETE a b;c 01/01/2027 00:00:00"},
 		{Entry{"bob", "LIST_CONTENT", "ignored", "01/01/2027 00:00:00"}, "bob LIST_CONTENT 01/01/2027 00:00:00"},
 		{Entry{"José", "CONNECT", "", "01/01/2027 00:00:00"}, "José CONNECT 01/01/2027 00:00:00"},
+		// XDR strings may hold NUL; the C server's strings end there.
+		{Entry{"nu\x00l", "PUBLISH\x00x", "f\x00g", "01/01/2027\x0000:00:00"}, "nu PUBLISH f 01/01/2027"},
 	}
 	for _, tc := range tests {
 		if got := Line(tc.e); got != tc.want {
