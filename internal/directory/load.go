@@ -103,7 +103,7 @@ func (s *Store) load() error {
 
 // loadList reads files/<user>.csv of a connected user.
 func (s *Store) loadList(user string) error {
-	path := filepath.Join(s.filesDir, user+".csv")
+	path := filepath.Join(s.filesDir, user+listSuffix)
 	recs, ok, err := readCSV(path)
 	if err != nil {
 		return err
@@ -145,7 +145,7 @@ func (s *Store) removeStaleLists() error {
 		return fmt.Errorf("directory: %w", err)
 	}
 	for _, e := range entries {
-		u, ok := strings.CutSuffix(e.Name(), ".csv")
+		u, ok := strings.CutSuffix(e.Name(), listSuffix)
 		if !ok || !e.Type().IsRegular() || s.conns.has(u) {
 			continue
 		}
@@ -158,11 +158,13 @@ func (s *Store) removeStaleLists() error {
 	return nil
 }
 
-// removeTemps removes temporary files a crash left in dir.
+// removeTemps removes temporary files a crash left in dir. A name that
+// ends in listSuffix is a user's list, even one that starts like a
+// temporary file (user ".tmp-x" has files/.tmp-x.csv), and stays.
 func (s *Store) removeTemps(dir string) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), tempPrefix) && e.Type().IsRegular() {
+		if isTemp(e.Name()) && e.Type().IsRegular() {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}

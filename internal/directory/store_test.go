@@ -245,3 +245,39 @@ func TestStoreFilesDirRecreated(t *testing.T) {
 		t.Errorf("a.csv after disconnect: %v", err)
 	}
 }
+
+// TestStoreTempLikeUsername: a user whose name starts like a temporary
+// file (".tmp-x", list files/.tmp-x.csv) keeps its list across a restart,
+// while real leftovers of a crash are removed.
+func TestStoreTempLikeUsername(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, nil)
+	expect(t, "register", s.Register(".tmp-x"), wire.OK)
+	expect(t, "connect", s.Connect(".tmp-x", "10.0.0.1", "6000"), wire.OK)
+	expect(t, "publish", s.Publish(".tmp-x", "song.mp3", "a song"), wire.OK)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	leftovers := []string{filepath.Join(dir, tempPrefix+"0badc0de"), filepath.Join(dir, FilesDir, tempPrefix+"deadbeef")}
+	for _, p := range leftovers {
+		if err := os.WriteFile(p, []byte("half"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var warn bytes.Buffer
+	s = open(t, dir, &warn)
+	defer s.Close()
+	if warn.Len() > 0 {
+		t.Errorf("restart reported: %s", warn.String())
+	}
+	files, o := s.ListContent(".tmp-x", ".tmp-x")
+	expect(t, "list content", o, wire.OK)
+	if len(files) != 1 || files[0].Filename != "song.mp3" || files[0].Description != "a song" {
+		t.Errorf("files after restart %+v", files)
+	}
+	for _, p := range leftovers {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("leftover %s: %v, want it removed", p, err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -62,7 +63,7 @@ func (s *Store) write(b *batch) error {
 	}
 	var removals []string
 	for _, p := range b.plans {
-		path := filepath.Join(s.filesDir, p.user+".csv")
+		path := filepath.Join(s.filesDir, p.user+listSuffix)
 		switch {
 		case p.remove:
 			removals = append(removals, path)
@@ -245,8 +246,16 @@ func appendFiles(buf []byte, recs []wire.FileRecord) []byte {
 }
 
 // tempPrefix starts the name of every temporary file; the load removes
-// leftovers of a crash.
+// leftovers of a crash. A temporary name never ends in listSuffix.
 const tempPrefix = ".tmp-"
+
+// listSuffix ends the name of every user's list: files/<username>.csv.
+const listSuffix = ".csv"
+
+// isTemp reports whether name is one of our temporary files' names.
+func isTemp(name string) bool {
+	return strings.HasPrefix(name, tempPrefix) && !strings.HasSuffix(name, listSuffix)
+}
 
 // syncPath fsyncs a folder, so that the renames, creations and removals
 // in it are durable (a rename alone is not).
