@@ -83,6 +83,41 @@ func TestProcessKillRestart(t *testing.T) {
 	}
 }
 
+// TestProcessOneServerPerFolder: a second server given the same data folder
+// exits with a clear error and touches nothing, whether its port is taken
+// (it fails to listen before it loads) or free (the folder is locked).
+func TestProcessOneServerPerFolder(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir)
+	if r := string(send(t, p.addr, req(t, wire.Register, "alice"))); r != "0" {
+		t.Fatalf("register: %q", r)
+	}
+	// A leftover that a load would remove: it must survive both attempts.
+	leftover := filepath.Join(dir, "files", ".tmp-0badc0de")
+	if err := os.WriteFile(leftover, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := strings.Cut(p.addr, ":")
+	for _, tc := range []struct{ port, want string }{
+		{port, "address already in use"},
+		{fmt.Sprint(freePort(t)), "in use by another server"},
+	} {
+		cmd := exec.Command(serverBinary(t), "-p", tc.port, "-d", dir)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 || !strings.Contains(stderr.String(), tc.want) || stdout.Len() != 0 {
+			t.Errorf("second server on port %s: %v, stdout %q, stderr %q; want a failure saying %q", tc.port, err, stdout.String(), stderr.String(), tc.want)
+		}
+		if _, err := os.Stat(leftover); err != nil {
+			t.Fatalf("second server on port %s touched the folder: %v", tc.port, err)
+		}
+	}
+	if r := string(send(t, p.addr, req(t, wire.Register, "alice"))); r != "1" {
+		t.Errorf("the first server lost alice: %q", r)
+	}
+}
+
 // TestProcessGracefulShutdown: SIGTERM while clients keep sending; every
 // request either gets a whole reply or is refused, the process exits 0,
 // and everything acknowledged survives.

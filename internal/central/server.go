@@ -98,8 +98,9 @@ type Server struct {
 	once    sync.Once
 }
 
-// Start opens the directory, listens, prints "s> init server <ip>:<port>"
-// and serves in the background until Close.
+// Start listens, opens the directory (refused when another server holds
+// the folder), prints "s> init server <ip>:<port>" and serves in the
+// background until Close.
 func Start(cfg Config) (*Server, error) {
 	if cfg.Console == nil {
 		cfg.Console = os.Stdout
@@ -128,21 +129,21 @@ func Start(cfg Config) (*Server, error) {
 		done:    make(chan struct{}),
 		conns:   make(map[net.Conn]struct{}),
 	}
-	if s.dir == nil {
-		d, err := directory.Open(directory.Options{Dir: cfg.Dir, Sync: cfg.Sync, Warn: cfg.Errors})
-		if err != nil {
-			return nil, err
-		}
-		s.dir, s.ownDir = d, true
-	}
+	// Listen before opening the directory: a server that cannot have its
+	// port must not load (and repair) the files of one that runs.
 	// No TCP keepalive: a connection lives for one request, under deadlines.
 	lc := net.ListenConfig{KeepAlive: -1}
 	ln, err := lc.Listen(context.Background(), "tcp4", cfg.Addr)
 	if err != nil {
-		if s.ownDir {
-			s.dir.Close()
-		}
 		return nil, fmt.Errorf("central: %w", err)
+	}
+	if s.dir == nil {
+		d, err := directory.Open(directory.Options{Dir: cfg.Dir, Sync: cfg.Sync, Warn: cfg.Errors})
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		s.dir, s.ownDir = d, true
 	}
 	s.ln = ln
 	port := ln.Addr().(*net.TCPAddr).Port

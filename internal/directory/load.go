@@ -21,9 +21,6 @@ import (
 // so that later appends land after whole lines. A file that cannot be read
 // (other than missing) stops the load.
 func (s *Store) load() error {
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
-		return fmt.Errorf("directory: creating data folder: %w", err)
-	}
 	if err := os.Mkdir(s.filesDir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("directory: creating %s: %w", s.filesDir, err)
 	}

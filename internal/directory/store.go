@@ -48,6 +48,7 @@ type Store struct {
 	dir, filesDir string
 	sync          bool
 	warn          io.Writer
+	lock          *os.File // holds the folder's flock until Close
 
 	mu       sync.Mutex
 	users    *omap[struct{}]
@@ -103,12 +104,23 @@ func Open(opts Options) (*Store, error) {
 		s.dir = "."
 		s.filesDir = FilesDir
 	}
+	// The folder must exist to be locked (load creates files/ in it).
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("directory: creating data folder: %w", err)
+	}
+	lock, err := lockDir(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	s.lock = lock
 	if err := s.load(); err != nil {
+		s.unlock()
 		return nil, err
 	}
 	// Write the repairs the load found necessary before serving anything.
 	if s.dirty.any() {
 		if err := s.commit(); err != nil {
+			s.unlock()
 			return nil, fmt.Errorf("directory: repairing %s: %w", s.dir, err)
 		}
 	}
@@ -128,7 +140,16 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	s.kick()
 	<-s.stopped
+	s.unlock()
 	return nil
+}
+
+// unlock releases the data folder for another server.
+func (s *Store) unlock() {
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
 }
 
 // kick wakes the committer.

@@ -281,3 +281,27 @@ func TestStoreTempLikeUsername(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreOneServerPerFolder: a second Open of a folder in use fails with
+// a clear error and leaves the files alone; after Close the folder opens.
+func TestStoreOneServerPerFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data") // created by Open
+	s := open(t, dir, nil)
+	expect(t, "register", s.Register("a"), wire.OK)
+	before := file(t, filepath.Join(dir, UsersFile))
+	if s2, err := Open(Options{Dir: dir, Warn: new(bytes.Buffer)}); err == nil {
+		s2.Close()
+		t.Fatal("a second Open of a folder in use succeeded")
+	} else if !strings.Contains(err.Error(), "in use by another server") {
+		t.Fatalf("second Open: %v, want 'in use by another server'", err)
+	}
+	if got := file(t, filepath.Join(dir, UsersFile)); got != before {
+		t.Fatalf("users.csv changed by the refused Open: %q, was %q", got, before)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir, nil)
+	defer s.Close()
+	expect(t, "a is still registered", s.Register("a"), wire.UserInUse)
+}
