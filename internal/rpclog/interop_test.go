@@ -2,6 +2,7 @@ package rpclog_test
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -391,6 +392,51 @@ func TestInteropSameRepliesAsC(t *testing.T) {
 		if fmt.Sprintf("%+v", cr) != fmt.Sprintf("%+v", gr) {
 			t.Errorf("%s: C server replied %+v, ours %+v", name, cr, gr)
 		}
+	}
+}
+
+// TestInteropSamePrintedBytesAsC: the same calls, made by our client to
+// the C server and to ours, print the same bytes, for values a C
+// string cannot hold whole (NUL), odd ones (LF, empty, not UTF-8, at the
+// .x bounds) and operations in another case.
+func TestInteropSamePrintedBytesAsC(t *testing.T) {
+	cout, gout := filepath.Join(t.TempDir(), "c"), filepath.Join(t.TempDir(), "go")
+	csrv, gsrv := startCServer(t, cout), startGoServer(t, gout)
+	entries := []rpclog.Entry{
+		{Username: "nu\x00l", Operation: "PUBLISH", Filename: "a\x00b", DateTime: "30/11/2026 17:20:00"},
+		{Username: "u", Operation: "DELETE\x00x", Filename: "f", DateTime: "30/11/2026\x0017:20:00"},
+		{Username: "u", Operation: "PUBLISH", Filename: "two\nlines", DateTime: "30/11/2026 17:20:01"},
+		{Username: "", Operation: "", Filename: "", DateTime: ""},
+		{Username: "\xff\xfe", Operation: "publish", Filename: "hidden", DateTime: "d"},
+		{Username: strings.Repeat("u", rpclog.MaxName), Operation: "DELETE", Filename: strings.Repeat("f", rpclog.MaxName), DateTime: strings.Repeat("9", rpclog.MaxDateTime)},
+	}
+	for _, srv := range []*proc{csrv, gsrv} {
+		c, err := oncrpc.Dial(srv.addr(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			args, err := rpclog.AppendEntry(nil, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Call(time.Now().Add(10*time.Second), rpclog.Program, rpclog.Version, rpclog.ProcLogOp, args); err != nil {
+				t.Fatalf("%s: %+v: %v", srv.addr(), e, err)
+			}
+		}
+		c.Close()
+	}
+	// Both print before replying, and the calls were answered.
+	cb, err := os.ReadFile(cout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb, err := os.ReadFile(gout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(cb, gb) {
+		t.Errorf("C server printed\n%q\nours printed\n%q", cb, gb)
 	}
 }
 
