@@ -54,9 +54,12 @@ func xmlNameOf(v any) xml.Name {
 // datetime call. Every problem is returned as a *Fault with code soap:Client
 // (or soap:MustUnderstand), with a message that names what is wrong.
 func parseRequest(body []byte) error {
-	// A UTF-8 byte order mark is allowed before the XML declaration.
-	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	body, err := toUTF8(body)
+	if err != nil {
+		return err
+	}
 	d := xml.NewDecoder(bytes.NewReader(body))
+	d.CharsetReader = charsetReader
 	root, err := nextElement(d, "the document")
 	if err != nil {
 		return err

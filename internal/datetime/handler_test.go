@@ -2,6 +2,7 @@ package datetime
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"p2p/internal/datetime/soapgen"
 	"p2p/wsdl"
@@ -39,6 +41,24 @@ func post(h http.Handler, body string, action *string) *httptest.ResponseRecorde
 }
 
 func str(s string) *string { return &s }
+
+// declared replaces doc's XML declaration with one naming enc.
+func declared(enc, doc string) string {
+	_, rest, _ := strings.Cut(doc, "?>")
+	return `<?xml version="1.0" encoding="` + enc + `"?>` + rest
+}
+
+// utf16Body encodes doc in UTF-16, with a byte order mark if bom.
+func utf16Body(order binary.AppendByteOrder, bom bool, doc string) string {
+	var b []byte
+	if bom {
+		b = order.AppendUint16(b, 0xfeff)
+	}
+	for _, u := range utf16.Encode([]rune(doc)) {
+		b = order.AppendUint16(b, u)
+	}
+	return string(b)
+}
 
 func TestFormat(t *testing.T) {
 	cases := []struct {
@@ -114,6 +134,12 @@ func TestGoodCall(t *testing.T) {
 		{"empty quoted action", zeepEnvelope, str(`""`)},
 		{"header, comments, trailing element", withHeader, str(`"datetime"`)},
 		{"byte order mark", "\xef\xbb\xbf" + withHeader, str(" datetime ")},
+		// XML 1.0 parsers read UTF-16; lxml (spyne) also Latin-1 and ASCII.
+		{"UTF-16LE with BOM", utf16Body(binary.LittleEndian, true, declared("UTF-16", withHeader)), nil},
+		{"UTF-16BE without BOM", utf16Body(binary.BigEndian, false, declared("UTF-16", withHeader+"<!-- \u00e9\U0001F600 -->")), nil},
+		{"ISO-8859-1", declared("ISO-8859-1", withHeader+"<!-- caf\xe9 -->"), nil},
+		{"US-ASCII", declared("us-ascii", withHeader), nil},
+		{"utf8 spelt so", declared("utf8", withHeader), nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -169,7 +195,8 @@ func TestFaults(t *testing.T) {
 		{"after envelope", env(call) + `<x/>`, nil, FaultClient, "after the Envelope"},
 		{"DTD", `<!DOCTYPE x [<!ENTITY a "b">]>` + env(call), nil, FaultClient, "DTD"},
 		{"mustUnderstand", `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><h:Auth xmlns:h="urn:h" soap:mustUnderstand="1"/></soap:Header><soap:Body>` + call + `</soap:Body></soap:Envelope>`, nil, FaultMustUnderstand, "{urn:h}Auth is not understood"},
-		{"other encoding", `<?xml version="1.0" encoding="ISO-8859-1"?>` + env(call), nil, FaultClient, "ISO-8859-1"},
+		{"unknown encoding", `<?xml version="1.0" encoding="EBCDIC-US"?>` + env(call), nil, FaultClient, `encoding "EBCDIC-US" is not supported`},
+		{"odd UTF-16", "\xff\xfe<\x00?", nil, FaultClient, "odd number of bytes"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
