@@ -7,9 +7,9 @@ import (
 	"p2p/internal/wire"
 )
 
-// Catalog is the published list of a connected client: the files, in
-// publishing order, that its listener serves. It is safe for concurrent use
-// (the shell changes it while the listener reads it).
+// Catalog is the published list of one connected user: the files, in
+// publishing order, that its client's listener serves. It is safe for
+// concurrent use (the shell changes it while the listener reads it).
 type Catalog struct {
 	dir   string
 	mu    sync.RWMutex

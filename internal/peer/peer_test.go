@@ -397,3 +397,52 @@ func TestCancelAbortsDownload(t *testing.T) {
 		t.Errorf("left behind: %v", names)
 	}
 }
+
+// TestUnionServed: one listener serving the catalogs of two users; a name
+// stays served while any catalog in the union lists it.
+func TestUnionServed(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string]string{"a.txt": "A", "b.txt": "B", "both.txt": "AB"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u1, u2 := NewCatalog(dir), NewCatalog(dir)
+	u1.Add(wire.FileRecord{Filename: "a.txt"})
+	u1.Add(wire.FileRecord{Filename: "both.txt"})
+	u2.Add(wire.FileRecord{Filename: "b.txt"})
+	u2.Add(wire.FileRecord{Filename: "both.txt"})
+	var u Union
+	u.Add(u1)
+	u.Add(u2)
+	u.Add(u1)
+	srv, err := Listen("127.0.0.1:0", &u, ServerConfig{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	get := func(name string) string {
+		req, _ := wire.AppendPeerRequest(nil, wire.GetFile, name)
+		return string(rawGet(t, srv.Addr().String(), req))
+	}
+	for name, want := range map[string]string{"a.txt": "0A", "b.txt": "0B", "both.txt": "0AB", "c.txt": "1"} {
+		if got := get(name); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	u.Remove(u2)
+	for name, want := range map[string]string{"a.txt": "0A", "b.txt": "1", "both.txt": "0AB"} {
+		if got := get(name); got != want {
+			t.Errorf("after Remove(u2): %s: %q, want %q", name, got, want)
+		}
+	}
+	u.Remove(u1)
+	if got := get("a.txt"); got != "1" {
+		t.Errorf("empty union served a.txt: %q", got)
+	}
+	u.Add(u2)
+	u.Reset()
+	if got := get("b.txt"); got != "1" {
+		t.Errorf("after Reset: %q", got)
+	}
+}

@@ -117,7 +117,7 @@ func cut(s string) (word, rest string) {
 }
 
 // Exec runs one line. It reports true when the client should exit (QUIT,
-// after disconnecting a connected user).
+// after disconnecting the connected users).
 func (s *Shell) Exec(ctx context.Context, line string) (quit bool) {
 	if strings.TrimSpace(line) == "" {
 		return false
@@ -147,11 +147,12 @@ func (s *Shell) Exec(ctx context.Context, line string) (quit bool) {
 	return false
 }
 
-// Quit disconnects the connected user, if any, and stops the listener: what
-// QUIT and the end of input do.
+// Quit disconnects every user this client is connected as, in the order
+// they connected (each with its datetime and DISCONNECT lines), and stops
+// the listener: what QUIT and the end of input do.
 func (s *Shell) Quit(ctx context.Context) {
-	if s.connected != "" {
-		s.disconnect(ctx, []string{s.connected})
+	for _, u := range s.ConnectedUsers() {
+		s.disconnect(ctx, []string{u})
 	}
 	s.closeListener()
 }

@@ -18,22 +18,18 @@ func (s *Shell) unregister(ctx context.Context, args []string) {
 	u := args[0]
 	s.named = u
 	st, ok := s.call(ctx, wire.Request{Op: wire.Unregister, Username: u}, nil)
-	if ok && st == wire.StatusOK && u == s.connected {
+	if ok && st == wire.StatusOK && s.isConnected(u) {
 		// The server dropped the connection and the list with the user.
-		s.closeListener()
-		s.connected = ""
+		s.disconnected(u)
 	}
 }
 
+// connect sends CONNECT with the port of the client's one GET_FILE
+// listener, opening it if no user is connected yet. A client may be
+// connected as several users at once: the listener serves the files of
+// them all, and requests carry the last one connected.
 func (s *Shell) connect(ctx context.Context, args []string) {
 	u := args[0]
-	if s.connected != "" && s.connected != u {
-		// One listener serves one user's list: two at once would
-		// share it.
-		s.out.errline(fmt.Sprintf("CONNECT: this client is connected as %q; DISCONNECT it first (nothing sent)", s.connected))
-		s.out.line(wire.FailLine(wire.Connect))
-		return
-	}
 	s.named = u
 	dt, ok := s.datetime(ctx, wire.Connect)
 	if !ok {
@@ -41,7 +37,7 @@ func (s *Shell) connect(ctx context.Context, args []string) {
 	}
 	opened := false
 	if s.listener == nil {
-		ln, err := peer.Listen(s.cfg.ListenAddr, s.files, s.serveConfig())
+		ln, err := peer.Listen(s.cfg.ListenAddr, &s.served, s.serveConfig())
 		if err != nil {
 			s.out.errline(fmt.Sprintf("CONNECT: %v (nothing sent)", err))
 			s.out.line(wire.FailLine(wire.Connect))
@@ -52,11 +48,11 @@ func (s *Shell) connect(ctx context.Context, args []string) {
 	st, ok := s.send(ctx, wire.Request{Op: wire.Connect, DateTime: dt, Username: u, Port: fmt.Sprint(s.listener.Port())}, nil)
 	switch {
 	case ok && st == wire.StatusOK:
-		s.connected = u
-		s.files.Reset()
+		s.connectedAs(u)
 		s.writePublished(u, nil)
 	case opened:
-		// CONNECT failed: the listener opened for it goes.
+		// CONNECT failed: the listener opened for it goes (the users
+		// already connected keep theirs).
 		s.closeListener()
 	}
 }
@@ -79,11 +75,10 @@ func (s *Shell) disconnect(ctx context.Context, args []string) {
 	if st == wire.StatusOK {
 		s.writePublished(u, nil)
 	}
-	if u == s.connected {
+	if s.isConnected(u) {
 		if o, _ := wire.OutcomeOf(wire.Disconnect, st); o == wire.OK || o == wire.UserNotFound || o == wire.NotConnected {
 			// The server no longer counts u as connected here.
-			s.closeListener()
-			s.connected = ""
+			s.disconnected(u)
 		}
 	}
 }
@@ -94,9 +89,9 @@ func (s *Shell) publish(ctx context.Context, args []string) {
 	if !ok || st != wire.StatusOK {
 		return
 	}
-	if u == s.connected {
-		s.files.Add(f)
-		s.writePublished(u, s.files.Files())
+	if c, ok := s.lists[u]; ok {
+		c.Add(f)
+		s.writePublished(u, c.Files())
 		return
 	}
 	s.writePublished(u, appendFile(s.readPublished(u), f))
@@ -108,9 +103,9 @@ func (s *Shell) delete(ctx context.Context, args []string) {
 	if !ok || st != wire.StatusOK {
 		return
 	}
-	if u == s.connected {
-		s.files.Remove(name)
-		s.writePublished(u, s.files.Files())
+	if c, ok := s.lists[u]; ok {
+		c.Remove(name)
+		s.writePublished(u, c.Files())
 		return
 	}
 	s.writePublished(u, removeFile(s.readPublished(u), name))

@@ -11,6 +11,7 @@ package shell
 import (
 	"context"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -59,12 +60,18 @@ type Shell struct {
 	cfg Config
 	out *console
 
-	// connected is the user this client is connected as ("" when none);
+	// connected are the users this client is connected as, in the order
+	// they connected (empty when none): the last is the current one.
 	// named is the last user a REGISTER, UNREGISTER, CONNECT or
-	// DISCONNECT named. Requests carry connected, else named (§7).
-	connected, named string
-	listener         *peer.Server
-	files            *peer.Catalog
+	// DISCONNECT named. Requests carry the current user, else named (§7).
+	connected []string
+	named     string
+	// listener is the one GET_FILE listener of the client, open while a
+	// user is connected; it serves served, the union of the published
+	// lists of the connected users (lists, by user).
+	listener *peer.Server
+	lists    map[string]*peer.Catalog
+	served   peer.Union
 }
 
 // New returns a shell. It opens nothing until CONNECT.
@@ -84,22 +91,33 @@ func New(cfg Config) *Shell {
 	if cfg.Stderr == nil {
 		cfg.Stderr = io.Discard
 	}
-	s := &Shell{cfg: cfg, out: &console{stdout: cfg.Stdout, stderr: cfg.Stderr}}
-	s.files = peer.NewCatalog(cfg.Dir)
-	return s
+	return &Shell{cfg: cfg, out: &console{stdout: cfg.Stdout, stderr: cfg.Stderr}, lists: map[string]*peer.Catalog{}}
 }
 
-// User is the username requests carry now: the connected user, else the
-// last one named.
+// User is the username requests carry now: the current user (the most
+// recently connected of those still connected), else the last one named.
 func (s *Shell) User() string {
-	if s.connected != "" {
-		return s.connected
+	if c := s.Connected(); c != "" {
+		return c
 	}
 	return s.named
 }
 
-// Connected is the user this client is connected as, "" when none.
-func (s *Shell) Connected() string { return s.connected }
+// Connected is the current user, the most recently connected of the users
+// this client is still connected as; "" when none.
+func (s *Shell) Connected() string {
+	if len(s.connected) == 0 {
+		return ""
+	}
+	return s.connected[len(s.connected)-1]
+}
+
+// ConnectedUsers are the users this client is connected as, in the order
+// they connected.
+func (s *Shell) ConnectedUsers() []string { return slices.Clone(s.connected) }
+
+// isConnected reports whether this client counts u as connected.
+func (s *Shell) isConnected(u string) bool { return slices.Contains(s.connected, u) }
 
 // ListenerAddr is the GET_FILE listener's address, "" when not connected.
 func (s *Shell) ListenerAddr() string {
@@ -144,11 +162,41 @@ func (s *Shell) SetStderr(w io.Writer) {
 	s.out.mu.Unlock()
 }
 
-// closeListener stops serving files and forgets the published list.
+// connectedAs records a CONNECT OK of u: u becomes the current user, with
+// an empty published list that the listener serves from now on.
+func (s *Shell) connectedAs(u string) {
+	s.dropList(u)
+	s.connected = append(slices.DeleteFunc(s.connected, func(x string) bool { return x == u }), u)
+	c := peer.NewCatalog(s.cfg.Dir)
+	s.lists[u] = c
+	s.served.Add(c)
+}
+
+// disconnected records that the server no longer counts u as connected:
+// u's files stop being served (a name another connected user publishes
+// stays), and the listener closes when no user of this client remains.
+func (s *Shell) disconnected(u string) {
+	s.dropList(u)
+	s.connected = slices.DeleteFunc(s.connected, func(x string) bool { return x == u })
+	if len(s.connected) == 0 {
+		s.closeListener()
+	}
+}
+
+// dropList stops serving u's published list and forgets it.
+func (s *Shell) dropList(u string) {
+	if c, ok := s.lists[u]; ok {
+		s.served.Remove(c)
+		delete(s.lists, u)
+	}
+}
+
+// closeListener stops serving files and forgets the published lists.
 func (s *Shell) closeListener() {
 	if s.listener != nil {
 		s.listener.Close()
 		s.listener = nil
 	}
-	s.files.Reset()
+	s.served.Reset()
+	clear(s.lists)
 }
