@@ -36,6 +36,7 @@ func (r Result) Rate() float64 {
 	return float64(r.Requests) / r.Elapsed.Seconds()
 }
 
+// String summarises the run: counts, time, rate and mean latency.
 func (r Result) String() string {
 	return fmt.Sprintf("%d requests (%d ok, %d errors) in %v: %.0f/s, mean latency %v",
 		r.Requests, r.OK, r.Errors, r.Elapsed.Round(time.Millisecond), r.Rate(), r.Latency)
