@@ -11,6 +11,6 @@ go test -run '^$' -bench "${BENCH:-.}" ${BENCHTIME:+-benchtime "$BENCHTIME"} -ti
 status=${PIPESTATUS[0]}
 echo
 echo "== ratios (target given in each benchmark's doc comment) =="
-grep -E 'ratio|x-' "$out" || echo "(no ratio metrics found)"
+grep -E 'ratio|x-|go/c|on/off' "$out" || echo "(no ratio metrics found)"
 echo "full output: $out"
 exit "$status"
