@@ -61,24 +61,13 @@ type proc struct {
 	exited chan struct{}
 }
 
-// freePort returns a port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // startProc starts cmd/server on a free port with dir as data folder and
 // waits for its init line.
 func startProc(t testing.TB, dir string, flags ...string) *proc {
 	t.Helper()
 	bin := serverBinary(t)
 	for attempt := 0; ; attempt++ {
-		port := freePort(t)
+		port := testenv.FreePort(t)
 		p := &proc{stdout: new(testenv.Buffer), stderr: new(testenv.Buffer), exited: make(chan struct{})}
 		p.cmd = exec.Command(bin, append([]string{"-p", fmt.Sprint(port), "-d", dir}, flags...)...)
 		p.cmd.Env = append(os.Environ(), "LOG_RPC_IP=127.0.0.1", fmt.Sprintf("LOG_RPC_PORT=%d", logServerPort(t)))

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"p2p/internal/testenv"
 	"p2p/internal/wire"
 )
 
@@ -100,7 +101,7 @@ func TestProcessOneServerPerFolder(t *testing.T) {
 	_, port, _ := strings.Cut(p.addr, ":")
 	for _, tc := range []struct{ port, want string }{
 		{port, "address already in use"},
-		{fmt.Sprint(freePort(t)), "in use by another server"},
+		{fmt.Sprint(testenv.FreePort(t)), "in use by another server"},
 	} {
 		cmd := exec.Command(serverBinary(t), "-p", tc.port, "-d", dir)
 		var stdout, stderr strings.Builder

@@ -2,7 +2,6 @@ package datetime
 
 import (
 	"bytes"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -60,10 +59,7 @@ func startSpyne(tb testing.TB) string {
 	}
 	var lastOut string
 	for attempt := 0; attempt < 3; attempt++ { // the free port may be taken meanwhile
-		port, err := freePort()
-		if err != nil {
-			tb.Fatal(err)
-		}
+		port := testenv.FreePort(tb)
 		var out bytes.Buffer
 		cmd := exec.Command(testenv.SystemPython, script, strconv.Itoa(port))
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -83,16 +79,6 @@ func startSpyne(tb testing.TB) string {
 	}
 	tb.Fatalf("the spyne server did not start; its output:\n%s", lastOut)
 	return ""
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // waitAnswer polls url until it answers 200, the process exits or the

@@ -140,17 +140,6 @@ func (p *proc) command(line string, want ...string) {
 	}
 }
 
-// freePort returns a TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func waitListening(t *testing.T, port int, who *proc) {
 	t.Helper()
 	for i := 0; i < 200; i++ {
@@ -195,7 +184,7 @@ func TestTwoPeerSession(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wsPort, rpcPort, srvPort := freePort(t), freePort(t), freePort(t)
+	wsPort, rpcPort, srvPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 
 	ws := start(t, root, nil, "ws-server", "-p", fmt.Sprint(wsPort))
 	rpc := start(t, root, nil, "rpc_server", "-p", fmt.Sprint(rpcPort), "-portmap=false")

@@ -6,18 +6,9 @@ import (
 	"strconv"
 	"testing"
 	"time"
-)
 
-// freePort returns a port nothing listens on (it was free a moment ago).
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+	"p2p/internal/testenv"
+)
 
 func portOf(t *testing.T, addr string) int {
 	t.Helper()
@@ -43,7 +34,7 @@ func TestClaimAndRelease(t *testing.T) {
 	defer pm.Close()
 	_, live := startServer(t, nil) // serves testProg versions 1 and 3
 	livePort := portOf(t, live)
-	ours := Mapping{Prog: testProg, Vers: 1, Prot: IPProtoTCP, Port: uint32(freePort(t))}
+	ours := Mapping{Prog: testProg, Vers: 1, Prot: IPProtoTCP, Port: uint32(testenv.FreePort(t))}
 	mapped := func() int {
 		t.Helper()
 		p, err := pm.GetPort(ours.Prog, ours.Vers, ours.Prot)
@@ -66,7 +57,7 @@ func TestClaimAndRelease(t *testing.T) {
 
 	// Left by a server that crashed: nothing listens on its port.
 	dead := ours
-	dead.Port = uint32(freePort(t))
+	dead.Port = uint32(testenv.FreePort(t))
 	if _, err := pm.Unset(ours); err != nil {
 		t.Fatal(err)
 	}

@@ -11,17 +11,6 @@ import (
 	"p2p/internal/testenv"
 )
 
-// freePort returns a port nothing listens on (just closed).
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func entry(i int) Entry {
 	return Entry{Username: "u" + strconv.Itoa(i), Operation: "LIST_USERS", DateTime: "30/11/2026 17:20:00"}
 }
@@ -76,7 +65,7 @@ func TestSenderKeepsOrder(t *testing.T) {
 // warning is printed; when the server comes up, logging resumes and one
 // more line says so.
 func TestSenderOutageAndResume(t *testing.T) {
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	warn := &testenv.Buffer{}
 	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: port, QueueSize: 16}, warn)
 	defer s.Close()

@@ -3,6 +3,7 @@ package testenv
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os/exec"
 	"sync"
 	"testing"
@@ -48,4 +49,16 @@ func BuildErr(out, name string, flags ...string) error {
 		return fmt.Errorf("go %v: %v\n%s", args, err, b)
 	}
 	return nil
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago
+// (something else may take it before the caller binds it).
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
