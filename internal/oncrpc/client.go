@@ -89,39 +89,12 @@ func (c *Client) LocalAddr() net.Addr { return c.conn.LocalAddr() }
 // fresh copy), an *AcceptError or *RejectError for an error reply, or a
 // transport error, after which the client is broken.
 func (c *Client) Call(deadline time.Time, prog, vers, proc uint32, args []byte) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.broken != nil {
-		return nil, fmt.Errorf("%w (%v)", ErrClientBroken, c.broken)
+	var res []byte
+	one := [1][]byte{args}
+	if _, err := c.calls(deadline, prog, vers, proc, one[:], func(r *ReplyHeader) { res = append([]byte(nil), r.Results...) }); err != nil {
+		return nil, err
 	}
-	c.xid++
-	xid := c.xid
-	h := CallHeader{XID: xid, RPCVers: RPCVersion, Program: prog, Version: vers, Procedure: proc, Cred: c.Cred}
-	c.buf = finishRecord(AppendCall(beginRecord(c.buf), h, args))
-	c.conn.SetDeadline(deadline)
-	if _, err := c.conn.Write(c.buf); err != nil {
-		return nil, c.fail(err)
-	}
-	for {
-		rec, err := c.rr.ReadRecord()
-		if err != nil {
-			return nil, c.fail(err)
-		}
-		r, err := DecodeReply(rec)
-		if err != nil {
-			return nil, c.fail(err)
-		}
-		if r.XID != xid {
-			continue // a late reply to an earlier call: not ours
-		}
-		switch {
-		case r.Stat == MsgDenied:
-			return nil, &RejectError{Stat: r.Reject, Low: r.Low, High: r.High, Auth: r.Auth}
-		case r.Accept != Success:
-			return nil, &AcceptError{Stat: r.Accept, Low: r.Low, High: r.High}
-		}
-		return append([]byte(nil), r.Results...), nil
-	}
+	return res, nil
 }
 
 // CallMany pipelines calls to one procedure: it sends one call per element
@@ -131,6 +104,12 @@ func (c *Client) Call(deadline time.Time, prog, vers, proc uint32, args []byte) 
 // (the other replies are still read), or a transport error, after which the
 // client is broken and the calls not counted may or may not have run.
 func (c *Client) CallMany(deadline time.Time, prog, vers, proc uint32, args [][]byte) (int, error) {
+	return c.calls(deadline, prog, vers, proc, args, nil)
+}
+
+// calls writes one call per element of args in a single write and reads
+// their replies, passing each successful one to done (when not nil).
+func (c *Client) calls(deadline time.Time, prog, vers, proc uint32, args [][]byte, done func(*ReplyHeader)) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.broken != nil {
@@ -142,8 +121,7 @@ func (c *Client) CallMany(deadline time.Time, prog, vers, proc uint32, args [][]
 		c.xid++
 		h := CallHeader{XID: c.xid, RPCVers: RPCVersion, Program: prog, Version: vers, Procedure: proc, Cred: c.Cred}
 		start := len(c.buf)
-		c.buf = append(c.buf, 0, 0, 0, 0)
-		c.buf = AppendCall(c.buf, h, a)
+		c.buf = AppendCall(beginRecord(c.buf), h, a)
 		finishRecord(c.buf[start:])
 	}
 	c.conn.SetDeadline(deadline)
@@ -172,6 +150,9 @@ func (c *Client) CallMany(deadline time.Time, prog, vers, proc uint32, args [][]
 			err = &AcceptError{Stat: r.Accept, Low: r.Low, High: r.High}
 		default:
 			ok++
+			if done != nil {
+				done(&r)
+			}
 		}
 		if err != nil && firstErr == nil {
 			firstErr = err

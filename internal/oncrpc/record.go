@@ -174,10 +174,11 @@ func WriteRecord(w io.Writer, rec []byte, maxFragment int) error {
 	}
 }
 
-// beginRecord reserves room for a single-fragment header at the start of
-// buf; finishRecord fills it in. Together they let a message be built and
-// sent in one Write without copying.
-func beginRecord(buf []byte) []byte { return append(buf[:0], 0, 0, 0, 0) }
+// beginRecord appends room for a single-fragment header to buf;
+// finishRecord, given the record from that header on, fills it in.
+// Together they let messages be built back to back and sent in one Write
+// without copying.
+func beginRecord(buf []byte) []byte { return append(buf, 0, 0, 0, 0) }
 
 func finishRecord(buf []byte) []byte {
 	binary.BigEndian.PutUint32(buf, uint32(len(buf)-headerSize)|lastFragmentBit)

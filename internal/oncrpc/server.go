@@ -237,7 +237,7 @@ func (s *Server) ServeConn(c net.Conn) {
 			return
 		}
 		start := len(out)
-		out, err = s.handle(&info, rec, append(out, 0, 0, 0, 0))
+		out, err = s.handle(&info, rec, beginRecord(out))
 		if err != nil {
 			s.flush(c, out[:start], writeT, &info)
 			s.logf("oncrpc: %v: closing connection: %v", info.Remote, err)
