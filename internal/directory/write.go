@@ -31,21 +31,13 @@ import (
 // append whose torn last line the load drops), and the load tolerates any
 // mix of a batch's files (see load).
 func (s *Store) write(b *batch) error {
-	w := &batchWriter{sync: s.sync, dirs: make(map[string]bool), temps: make(map[string]string)}
+	w := &batchWriter{sync: s.sync, dirs: make(map[string]bool)}
 	defer w.cleanup()
 	usersPath := filepath.Join(s.dir, UsersFile)
 	if b.usersRewrite {
-		var buf []byte
-		for _, u := range b.usersAll {
-			buf = appendRecord(buf, u)
-		}
-		w.replace(usersPath, buf)
+		w.replace(usersPath, appendNames(nil, b.usersAll))
 	} else if len(b.usersAdd) > 0 {
-		var buf []byte
-		for _, u := range b.usersAdd {
-			buf = appendRecord(buf, u)
-		}
-		w.append(usersPath, buf)
+		w.append(usersPath, appendNames(nil, b.usersAdd))
 	}
 	connPath := filepath.Join(s.dir, ConnectedFile)
 	if b.connRewrite {
@@ -94,10 +86,10 @@ func (s *Store) write(b *batch) error {
 type batchWriter struct {
 	sync    bool
 	err     error
-	open    []*os.File        // written, to sync and close
-	renames [][2]string       // temporary file → target, after the sync
-	dirs    map[string]bool   // folders to sync at the end
-	temps   map[string]string // temporary files not yet renamed
+	open    []*os.File      // written, to sync and close
+	renames [][2]string     // temporary file → target, after the sync
+	renamed int             // how many of renames are done
+	dirs    map[string]bool // folders to sync at the end
 }
 
 // maxSyncs bounds the fsyncs a batch runs at once.
@@ -128,7 +120,6 @@ func (w *batchWriter) replace(path string, data []byte) {
 		w.err = fmt.Errorf("no free temporary name in %s", dir)
 		return
 	}
-	w.temps[tmp] = path
 	w.open = append(w.open, f)
 	w.renames = append(w.renames, [2]string{tmp, path})
 	w.dirs[dir] = true
@@ -174,7 +165,7 @@ func (w *batchWriter) renameAll() {
 			return
 		}
 		if w.err = os.Rename(r[0], r[1]); w.err == nil {
-			delete(w.temps, r[0])
+			w.renamed++
 		}
 	}
 }
@@ -226,9 +217,16 @@ func (w *batchWriter) cleanup() {
 	for _, f := range w.open {
 		f.Close()
 	}
-	for tmp := range w.temps {
-		os.Remove(tmp)
+	for _, r := range w.renames[w.renamed:] {
+		os.Remove(r[0])
 	}
+}
+
+func appendNames(buf []byte, names []string) []byte {
+	for _, n := range names {
+		buf = appendRecord(buf, n)
+	}
+	return buf
 }
 
 func appendUsers(buf []byte, recs []wire.UserRecord) []byte {
