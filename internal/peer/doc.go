@@ -1,7 +1,6 @@
 // Package peer is the peer-to-peer half of the client (PROTOCOL.md §3): the
 // GET_FILE listener a connected client runs (Server, serving the names of
-// a Catalog, or of a Union of the catalogs of every user the client has
-// connected) and the downloader (Download) that fetches a file from
+// its Catalog) and the downloader (Download) that fetches a file from
 // another peer, with the sized transfer GET_FILE_SIZED first and plain
 // GET_FILE as the fallback for original peers.
 //

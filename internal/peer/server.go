@@ -28,12 +28,11 @@ type ServerConfig struct {
 }
 
 // Server is a peer's GET_FILE listener: it answers GET_FILE and
-// GET_FILE_SIZED for the names its Published gives (a Catalog, or a Union
-// of the catalogs of several users), each connection in its own goroutine,
-// so downloads are served concurrently.
+// GET_FILE_SIZED for the names of its Catalog, each connection in its own
+// goroutine, so downloads are served concurrently.
 type Server struct {
 	ln    *net.TCPListener
-	files Published
+	files *Catalog
 	cfg   ServerConfig
 
 	mu     sync.Mutex
@@ -43,8 +42,8 @@ type Server struct {
 }
 
 // Listen opens a listener on addr (":0" or "127.0.0.1:0" for an ephemeral
-// port, IPv4) and starts serving the names of files from it.
-func Listen(addr string, files Published, cfg ServerConfig) (*Server, error) {
+// port, IPv4) and starts serving files from it.
+func Listen(addr string, files *Catalog, cfg ServerConfig) (*Server, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}

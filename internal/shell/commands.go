@@ -148,13 +148,13 @@ func (s *Shell) Exec(ctx context.Context, line string) (quit bool) {
 }
 
 // Quit disconnects every user this client is connected as, in the order
-// they connected (each with its datetime and DISCONNECT lines), and stops
-// the listener: what QUIT and the end of input do.
+// they connected (each with its datetime and DISCONNECT lines), and closes
+// their listeners: what QUIT and the end of input do.
 func (s *Shell) Quit(ctx context.Context) {
 	for _, u := range s.ConnectedUsers() {
 		s.disconnect(ctx, []string{u})
 	}
-	s.closeListener()
+	s.closeListeners()
 }
 
 func (s *Shell) help() {

@@ -63,7 +63,7 @@ func (w *world) clientWith(name string, clock Clock) *client {
 		Stdout:     c.out,
 		Stderr:     c.err,
 	})
-	w.t.Cleanup(func() { c.sh.closeListener() })
+	w.t.Cleanup(func() { c.sh.closeListeners() })
 	return c
 }
 

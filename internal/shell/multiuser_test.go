@@ -29,9 +29,13 @@ func listening(addr string) bool {
 	return err == nil
 }
 
+// listenerPort is the current user's GET_FILE listener port.
+func (s *Shell) listenerPort() int { return s.sessions[len(s.sessions)-1].ln.Port() }
+
 // TestConnectTwoUsers: one client connects as u1, then as u2 (§7: each
-// command gets its datetime line and is sent), with the port of its one
-// listener; that listener serves the files of both until each disconnects.
+// command gets its datetime line and is sent); each CONNECT opens its own
+// listener, which serves only that user's files (§3) until that user
+// disconnects.
 func TestConnectTwoUsers(t *testing.T) {
 	w := newWorld(t)
 	a, b := w.client("a"), w.client("b")
@@ -40,11 +44,10 @@ func TestConnectTwoUsers(t *testing.T) {
 	b.do("REGISTER bob", "REGISTER OK")
 
 	a.do("CONNECT u1", "CONNECT OK")
-	addr := a.sh.ListenerAddr()
-	if addr == "" {
+	addr1, port1 := a.sh.ListenerAddr(), a.sh.listenerPort()
+	if addr1 == "" {
 		t.Fatal("CONNECT OK without a listener")
 	}
-	port := a.sh.listener.Port()
 	a.write("one.txt", []byte("of u1"))
 	a.write("common.txt", []byte("shared name"))
 	a.write("two.txt", []byte("of u2"))
@@ -52,10 +55,11 @@ func TestConnectTwoUsers(t *testing.T) {
 	a.do("PUBLISH common.txt by u1", "PUBLISH OK")
 
 	a.do("CONNECT u2", "CONNECT OK")
-	if got := a.sh.ListenerAddr(); got != addr {
-		t.Fatalf("the second CONNECT moved the listener from %s to %s", addr, got)
+	addr2, port2 := a.sh.ListenerAddr(), a.sh.listenerPort()
+	if addr2 == addr1 || !listening(addr1) || !listening(addr2) {
+		t.Fatalf("listeners after the second CONNECT: u1 %s, u2 %s", addr1, addr2)
 	}
-	if got, want := w.connectedCSV(), fmt.Sprintf("u1;127.0.0.1;%d\nu2;127.0.0.1;%d\n", port, port); got != want {
+	if got, want := w.connectedCSV(), fmt.Sprintf("u1;127.0.0.1;%d\nu2;127.0.0.1;%d\n", port1, port2); got != want {
 		t.Errorf("connected.csv = %q, want %q", got, want)
 	}
 	if a.sh.User() != "u2" || strings.Join(a.sh.ConnectedUsers(), ",") != "u1,u2" {
@@ -64,7 +68,7 @@ func TestConnectTwoUsers(t *testing.T) {
 	// Requests carry u2 now: its list, its listusers file.
 	a.do("PUBLISH two.txt second", "PUBLISH OK")
 	a.do("PUBLISH common.txt by u2", "PUBLISH OK")
-	a.do("LIST_USERS", "LIST_USERS OK", fmt.Sprintf(`\tu1 127\.0\.0\.1 %d`, port), fmt.Sprintf(`\tu2 127\.0\.0\.1 %d`, port))
+	a.do("LIST_USERS", "LIST_USERS OK", fmt.Sprintf(`\tu1 127\.0\.0\.1 %d`, port1), fmt.Sprintf(`\tu2 127\.0\.0\.1 %d`, port2))
 	if !a.exists("listusers-u2.json") || a.exists("listusers-u1.json") {
 		t.Error("LIST_USERS did not carry u2")
 	}
@@ -74,8 +78,8 @@ func TestConnectTwoUsers(t *testing.T) {
 	if got := a.file("published-u2.json"); got != `[{"Filename": "two.txt", "Description": "second"}, {"Filename": "common.txt", "Description": "by u2"}]`+"\n" {
 		t.Errorf("published-u2.json = %s", got)
 	}
-	// CONNECT of a user already connected is still sent; a failed CONNECT
-	// leaves the listener of the others open.
+	// CONNECT of a user already connected is still sent, with that user's
+	// port; a failed CONNECT leaves the others' listeners open.
 	before := strings.Count(w.console.String(), "\n")
 	a.do("CONNECT u2", "CONNECT FAIL, USER ALREADY CONNECTED")
 	a.do("CONNECT u1", "CONNECT FAIL, USER ALREADY CONNECTED")
@@ -83,23 +87,26 @@ func TestConnectTwoUsers(t *testing.T) {
 	if got := strings.Count(w.console.String(), "\n") - before; got != 3 {
 		t.Errorf("the server saw %d of the 3 CONNECTs", got)
 	}
-	if a.sh.ListenerAddr() != addr || a.sh.User() != "u2" {
+	if a.sh.ListenerAddr() != addr2 || a.sh.User() != "u2" || !listening(addr1) {
 		t.Errorf("after failed CONNECTs: listener %q, user %q", a.sh.ListenerAddr(), a.sh.User())
 	}
 
-	// Another client downloads the files of both from the one port.
+	// Another client downloads each user's files from that user's address;
+	// neither address serves the other user's files.
 	b.do("CONNECT bob", "CONNECT OK")
-	b.do("LIST_USERS", "LIST_USERS OK", fmt.Sprintf(`\tu1 127\.0\.0\.1 %d`, port), fmt.Sprintf(`\tu2 127\.0\.0\.1 %d`, port), `\tbob 127\.0\.0\.1 \d+`)
+	b.do("LIST_USERS", "LIST_USERS OK", fmt.Sprintf(`\tu1 127\.0\.0\.1 %d`, port1), fmt.Sprintf(`\tu2 127\.0\.0\.1 %d`, port2), `\tbob 127\.0\.0\.1 \d+`)
 	b.do("GET_FILE u1 one.txt x1", "GET_FILE OK")
 	b.do("GET_FILE u2 two.txt x2", "GET_FILE OK")
-	if b.file("x1") != "of u1" || b.file("x2") != "of u2" {
-		t.Errorf("downloads: %q %q", b.file("x1"), b.file("x2"))
+	b.do("GET_FILE u1 two.txt n1", "GET_FILE FAIL, FILE DOES NOT EXIST")
+	b.do("GET_FILE u2 one.txt n2", "GET_FILE FAIL, FILE DOES NOT EXIST")
+	if b.file("x1") != "of u1" || b.file("x2") != "of u2" || b.exists("n1") || b.exists("n2") {
+		t.Error("downloads from u1 and u2")
 	}
 
-	// DISCONNECT u2: its files go, u1's (and the name both publish) stay.
+	// DISCONNECT u2 closes u2's listener only.
 	a.do("DISCONNECT u2", "DISCONNECT OK")
-	if a.sh.ListenerAddr() != addr || !listening(addr) {
-		t.Fatal("DISCONNECT of one of two users closed the listener")
+	if listening(addr2) || !listening(addr1) || a.sh.ListenerAddr() != addr1 {
+		t.Fatal("DISCONNECT u2 did not close exactly u2's listener")
 	}
 	if a.sh.User() != "u1" {
 		t.Errorf("requests carry %q after DISCONNECT u2, want u1", a.sh.User())
@@ -107,14 +114,12 @@ func TestConnectTwoUsers(t *testing.T) {
 	if got := a.file("published-u2.json"); got != "[]\n" {
 		t.Errorf("published-u2.json after DISCONNECT = %q", got)
 	}
-	if got, want := w.connectedCSV(), fmt.Sprintf("u1;127.0.0.1;%d\nbob;127.0.0.1;%d\n", port, b.sh.listener.Port()); got != want {
+	if got, want := w.connectedCSV(), fmt.Sprintf("u1;127.0.0.1;%d\nbob;127.0.0.1;%d\n", port1, b.sh.listenerPort()); got != want {
 		t.Errorf("connected.csv = %q, want %q", got, want)
 	}
-	b.do("GET_FILE u2 two.txt y2", "GET_FILE FAIL, FILE DOES NOT EXIST")
-	b.do("GET_FILE u1 two.txt y2", "GET_FILE FAIL, FILE DOES NOT EXIST")
 	b.do("GET_FILE u1 one.txt y1", "GET_FILE OK")
 	b.do("GET_FILE u1 common.txt yc", "GET_FILE OK")
-	if b.exists("y2") || b.file("y1") != "of u1" || b.file("yc") != "shared name" {
+	if b.file("y1") != "of u1" || b.file("yc") != "shared name" {
 		t.Error("downloads after DISCONNECT u2")
 	}
 	// Requests carry u1 again: PUBLISH lands in u1's list.
@@ -123,8 +128,9 @@ func TestConnectTwoUsers(t *testing.T) {
 	b.do("GET_FILE u1 two.txt z2", "GET_FILE OK")
 
 	// QUIT disconnects both, in the order they connected, then closes
-	// the listener.
+	// their listeners.
 	a.do("CONNECT u2", "CONNECT OK")
+	addr2 = a.sh.ListenerAddr()
 	before = strings.Count(w.console.String(), "\n")
 	if !a.sh.Exec(context.Background(), "QUIT") {
 		t.Error("QUIT did not ask to exit")
@@ -136,18 +142,18 @@ func TestConnectTwoUsers(t *testing.T) {
 	if seen := strings.Split(w.console.String(), "\n")[before:]; len(seen) < 2 || seen[0] != "s> OPERATION FROM u1" || seen[1] != "s> OPERATION FROM u2" {
 		t.Errorf("the server saw %q on QUIT, want u1 then u2", seen)
 	}
-	if got, want := w.connectedCSV(), fmt.Sprintf("bob;127.0.0.1;%d\n", b.sh.listener.Port()); got != want {
+	if got, want := w.connectedCSV(), fmt.Sprintf("bob;127.0.0.1;%d\n", b.sh.listenerPort()); got != want {
 		t.Errorf("connected.csv after QUIT = %q, want %q", got, want)
 	}
 	b.do("LIST_USERS", "LIST_USERS OK", `\tbob 127\.0\.0\.1 \d+`)
-	if a.sh.ListenerAddr() != "" || listening(addr) || len(a.sh.ConnectedUsers()) != 0 {
-		t.Error("QUIT left the listener open or a user connected")
+	if a.sh.ListenerAddr() != "" || listening(addr1) || listening(addr2) || len(a.sh.ConnectedUsers()) != 0 {
+		t.Error("QUIT left a listener open or a user connected")
 	}
 }
 
 // TestCurrentUserAfterDisconnect: requests carry the most recently
-// connected of the users still connected, then the last one named; the
-// listener closes with the last user (UNREGISTER included), and the end
+// connected of the users still connected, then the last one named; each
+// user's listener closes with that user (UNREGISTER included), and the end
 // of input disconnects every user.
 func TestCurrentUserAfterDisconnect(t *testing.T) {
 	w := newWorld(t)
@@ -155,11 +161,16 @@ func TestCurrentUserAfterDisconnect(t *testing.T) {
 	for _, u := range []string{"u1", "u2", "u3"} {
 		a.do("REGISTER "+u, "REGISTER OK")
 	}
+	addrs := map[string]string{}
 	for _, u := range []string{"u1", "u2", "u3"} {
 		a.do("CONNECT "+u, "CONNECT OK")
+		addrs[u] = a.sh.ListenerAddr()
 	}
-	addr := a.sh.ListenerAddr()
+	addr := addrs["u2"]
 	a.do("DISCONNECT u1", "DISCONNECT OK")
+	if listening(addrs["u1"]) {
+		t.Error("u1's listener outlived DISCONNECT u1")
+	}
 	if a.sh.User() != "u3" {
 		t.Errorf("after DISCONNECT u1 requests carry %q, want u3", a.sh.User())
 	}
@@ -173,7 +184,7 @@ func TestCurrentUserAfterDisconnect(t *testing.T) {
 	}
 	a.do("UNREGISTER u2", "UNREGISTER OK")
 	if a.sh.ListenerAddr() != "" || listening(addr) {
-		t.Error("the listener outlived the last user")
+		t.Error("u2's listener outlived UNREGISTER u2")
 	}
 	if a.sh.User() != "u2" || a.sh.Connected() != "" {
 		t.Errorf("user %q, connected %q", a.sh.User(), a.sh.Connected())
@@ -181,6 +192,7 @@ func TestCurrentUserAfterDisconnect(t *testing.T) {
 
 	// The end of input disconnects each user still connected.
 	a.do("CONNECT u1", "CONNECT OK")
+	addr1 := a.sh.ListenerAddr()
 	a.do("CONNECT u3", "CONNECT OK")
 	addr = a.sh.ListenerAddr()
 	if err := a.sh.RunPipe(context.Background(), strings.NewReader("")); err != nil {
@@ -193,7 +205,7 @@ func TestCurrentUserAfterDisconnect(t *testing.T) {
 	if c := w.connectedCSV(); c != "" {
 		t.Errorf("connected.csv = %q", c)
 	}
-	if listening(addr) {
-		t.Error("listener open after the end of input")
+	if listening(addr) || listening(addr1) {
+		t.Error("a listener open after the end of input")
 	}
 }

@@ -18,16 +18,16 @@ func (s *Shell) unregister(ctx context.Context, args []string) {
 	u := args[0]
 	s.named = u
 	st, ok := s.call(ctx, wire.Request{Op: wire.Unregister, Username: u}, nil)
-	if ok && st == wire.StatusOK && s.isConnected(u) {
+	if ok && st == wire.StatusOK {
 		// The server dropped the connection and the list with the user.
 		s.disconnected(u)
 	}
 }
 
-// connect sends CONNECT with the port of the client's one GET_FILE
-// listener, opening it if no user is connected yet. A client may be
-// connected as several users at once: the listener serves the files of
-// them all, and requests carry the last one connected.
+// connect opens a GET_FILE listener for u and sends its port (§7); a user
+// this client is already connected as keeps its listener. A client may be
+// connected as several users at once, each with its own listener serving
+// its own list; requests carry the last one connected.
 func (s *Shell) connect(ctx context.Context, args []string) {
 	u := args[0]
 	s.named = u
@@ -35,25 +35,25 @@ func (s *Shell) connect(ctx context.Context, args []string) {
 	if !ok {
 		return
 	}
-	opened := false
-	if s.listener == nil {
-		ln, err := peer.Listen(s.cfg.ListenAddr, &s.served, s.serveConfig())
+	c := s.sessionOf(u)
+	opened := c == nil
+	if opened {
+		files := peer.NewCatalog(s.cfg.Dir)
+		ln, err := peer.Listen(s.cfg.ListenAddr, files, s.serveConfig())
 		if err != nil {
 			s.out.errline(fmt.Sprintf("CONNECT: %v (nothing sent)", err))
 			s.out.line(wire.FailLine(wire.Connect))
 			return
 		}
-		s.listener, opened = ln, true
+		c = &session{user: u, ln: ln, files: files}
 	}
-	st, ok := s.send(ctx, wire.Request{Op: wire.Connect, DateTime: dt, Username: u, Port: fmt.Sprint(s.listener.Port())}, nil)
+	st, ok := s.send(ctx, wire.Request{Op: wire.Connect, DateTime: dt, Username: u, Port: fmt.Sprint(c.ln.Port())}, nil)
 	switch {
 	case ok && st == wire.StatusOK:
-		s.connectedAs(u)
+		s.connectedAs(c)
 		s.writePublished(u, nil)
 	case opened:
-		// CONNECT failed: the listener opened for it goes (the users
-		// already connected keep theirs).
-		s.closeListener()
+		c.ln.Close() // CONNECT failed: the listener opened for it goes
 	}
 }
 
@@ -75,7 +75,7 @@ func (s *Shell) disconnect(ctx context.Context, args []string) {
 	if st == wire.StatusOK {
 		s.writePublished(u, nil)
 	}
-	if s.isConnected(u) {
+	if s.sessionOf(u) != nil {
 		if o, _ := wire.OutcomeOf(wire.Disconnect, st); o == wire.OK || o == wire.UserNotFound || o == wire.NotConnected {
 			// The server no longer counts u as connected here.
 			s.disconnected(u)
@@ -89,9 +89,9 @@ func (s *Shell) publish(ctx context.Context, args []string) {
 	if !ok || st != wire.StatusOK {
 		return
 	}
-	if c, ok := s.lists[u]; ok {
-		c.Add(f)
-		s.writePublished(u, c.Files())
+	if c := s.sessionOf(u); c != nil {
+		c.files.Add(f)
+		s.writePublished(u, c.files.Files())
 		return
 	}
 	s.writePublished(u, appendFile(s.readPublished(u), f))
@@ -103,9 +103,9 @@ func (s *Shell) delete(ctx context.Context, args []string) {
 	if !ok || st != wire.StatusOK {
 		return
 	}
-	if c, ok := s.lists[u]; ok {
-		c.Remove(name)
-		s.writePublished(u, c.Files())
+	if c := s.sessionOf(u); c != nil {
+		c.files.Remove(name)
+		s.writePublished(u, c.files.Files())
 		return
 	}
 	s.writePublished(u, removeFile(s.readPublished(u), name))

@@ -60,18 +60,21 @@ type Shell struct {
 	cfg Config
 	out *console
 
-	// connected are the users this client is connected as, in the order
+	// sessions are the users this client is connected as, in the order
 	// they connected (empty when none): the last is the current one.
 	// named is the last user a REGISTER, UNREGISTER, CONNECT or
 	// DISCONNECT named. Requests carry the current user, else named (§7).
-	connected []string
-	named     string
-	// listener is the one GET_FILE listener of the client, open while a
-	// user is connected; it serves served, the union of the published
-	// lists of the connected users (lists, by user).
-	listener *peer.Server
-	lists    map[string]*peer.Catalog
-	served   peer.Union
+	sessions []*session
+	named    string
+}
+
+// session is a user this client is connected as: the GET_FILE listener
+// its CONNECT opened (§7) and the published list that listener serves, so
+// that a peer at this user's address gets only this user's files (§3).
+type session struct {
+	user  string
+	ln    *peer.Server
+	files *peer.Catalog
 }
 
 // New returns a shell. It opens nothing until CONNECT.
@@ -91,7 +94,7 @@ func New(cfg Config) *Shell {
 	if cfg.Stderr == nil {
 		cfg.Stderr = io.Discard
 	}
-	return &Shell{cfg: cfg, out: &console{stdout: cfg.Stdout, stderr: cfg.Stderr}, lists: map[string]*peer.Catalog{}}
+	return &Shell{cfg: cfg, out: &console{stdout: cfg.Stdout, stderr: cfg.Stderr}}
 }
 
 // User is the username requests carry now: the current user (the most
@@ -106,25 +109,39 @@ func (s *Shell) User() string {
 // Connected is the current user, the most recently connected of the users
 // this client is still connected as; "" when none.
 func (s *Shell) Connected() string {
-	if len(s.connected) == 0 {
+	if len(s.sessions) == 0 {
 		return ""
 	}
-	return s.connected[len(s.connected)-1]
+	return s.sessions[len(s.sessions)-1].user
 }
 
 // ConnectedUsers are the users this client is connected as, in the order
 // they connected.
-func (s *Shell) ConnectedUsers() []string { return slices.Clone(s.connected) }
+func (s *Shell) ConnectedUsers() []string {
+	users := make([]string, len(s.sessions))
+	for i, c := range s.sessions {
+		users[i] = c.user
+	}
+	return users
+}
 
-// isConnected reports whether this client counts u as connected.
-func (s *Shell) isConnected(u string) bool { return slices.Contains(s.connected, u) }
+// sessionOf returns u's session, nil when this client is not connected as u.
+func (s *Shell) sessionOf(u string) *session {
+	for _, c := range s.sessions {
+		if c.user == u {
+			return c
+		}
+	}
+	return nil
+}
 
-// ListenerAddr is the GET_FILE listener's address, "" when not connected.
+// ListenerAddr is the current user's GET_FILE listener address, "" when
+// not connected.
 func (s *Shell) ListenerAddr() string {
-	if s.listener == nil {
+	if len(s.sessions) == 0 {
 		return ""
 	}
-	return s.listener.Addr().String()
+	return s.sessions[len(s.sessions)-1].ln.Addr().String()
 }
 
 // console serialises every write, so that the listener's messages and the
@@ -162,41 +179,29 @@ func (s *Shell) SetStderr(w io.Writer) {
 	s.out.mu.Unlock()
 }
 
-// connectedAs records a CONNECT OK of u: u becomes the current user, with
-// an empty published list that the listener serves from now on.
-func (s *Shell) connectedAs(u string) {
-	s.dropList(u)
-	s.connected = append(slices.DeleteFunc(s.connected, func(x string) bool { return x == u }), u)
-	c := peer.NewCatalog(s.cfg.Dir)
-	s.lists[u] = c
-	s.served.Add(c)
+// connectedAs records a CONNECT OK of c's user: it becomes the current
+// user, with an empty published list.
+func (s *Shell) connectedAs(c *session) {
+	c.files.Reset()
+	s.sessions = append(slices.DeleteFunc(s.sessions, func(x *session) bool { return x == c }), c)
 }
 
-// disconnected records that the server no longer counts u as connected:
-// u's files stop being served (a name another connected user publishes
-// stays), and the listener closes when no user of this client remains.
+// disconnected records that the server no longer counts u as connected
+// from here: u's listener closes.
 func (s *Shell) disconnected(u string) {
-	s.dropList(u)
-	s.connected = slices.DeleteFunc(s.connected, func(x string) bool { return x == u })
-	if len(s.connected) == 0 {
-		s.closeListener()
-	}
+	s.sessions = slices.DeleteFunc(s.sessions, func(c *session) bool {
+		if c.user == u {
+			c.ln.Close()
+			return true
+		}
+		return false
+	})
 }
 
-// dropList stops serving u's published list and forgets it.
-func (s *Shell) dropList(u string) {
-	if c, ok := s.lists[u]; ok {
-		s.served.Remove(c)
-		delete(s.lists, u)
+// closeListeners closes every user's listener and forgets the sessions.
+func (s *Shell) closeListeners() {
+	for _, c := range s.sessions {
+		c.ln.Close()
 	}
-}
-
-// closeListener stops serving files and forgets the published lists.
-func (s *Shell) closeListener() {
-	if s.listener != nil {
-		s.listener.Close()
-		s.listener = nil
-	}
-	s.served.Reset()
-	clear(s.lists)
+	s.sessions = nil
 }

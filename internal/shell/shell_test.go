@@ -85,7 +85,7 @@ func TestPruebas(t *testing.T) {
 	b.do("LIST_CONTENT bob", "LIST_CONTENT OK")
 	b.do("list_users", "LIST_USERS OK", `\talice 127\.0\.0\.1 \d+`, `\tbob 127\.0\.0\.1 \d+`)
 	users := b.file("listusers-bob.json")
-	ap, bp := a.sh.listener.Port(), b.sh.listener.Port()
+	ap, bp := a.sh.listenerPort(), b.sh.listenerPort()
 	if want := fmt.Sprintf(`[{"Username": "alice", "IP address": "127.0.0.1", "Port": "%d"}, {"Username": "bob", "IP address": "127.0.0.1", "Port": "%d"}]`+"\n", ap, bp); users != want {
 		t.Errorf("listusers-bob.json = %s, want %s", users, want)
 	}
