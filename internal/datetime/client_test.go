@@ -152,7 +152,7 @@ func TestClientTimeout(t *testing.T) {
 
 // TestClientSendsKnownRequest pins what the generated client sends: the
 // envelope the handler recognises without parsing, with SOAPAction datetime.
-func TestClientSendsKnownRequest(t *testing.T) {
+func TestClientSendsGowsdlEnvelope(t *testing.T) {
 	var body []byte
 	var action string
 	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -166,16 +166,11 @@ func TestClientSendsKnownRequest(t *testing.T) {
 	if _, err := NewClient(srv.URL + "/").Now(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if string(body) != gowsdlEnvelope || !knownRequest(body) || action != SOAPAction {
+	if string(body) != gowsdlEnvelope || action != SOAPAction {
 		t.Errorf("the generated client sent SOAPAction %q and\n%s", action, body)
 	}
-	for _, k := range knownRequests {
-		if err := parseRequest([]byte(k)); err != nil {
-			t.Errorf("parseRequest refuses a known request: %v\n%s", err, k)
-		}
-	}
-	if knownRequests[0] != zeepEnvelope || knownRequests[1] != gowsdlEnvelope {
-		t.Error("knownRequests and the test envelopes differ")
+	if err := parseRequest(body); err != nil {
+		t.Errorf("parseRequest refuses the generated client's call: %v", err)
 	}
 }
 

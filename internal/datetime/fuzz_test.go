@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
+	"slices"
 	"testing"
 )
 
@@ -16,7 +17,8 @@ import (
 // the datetime element. The seed corpus is in testdata/fuzz/FuzzHandler
 // (run by every `go test`); `go test -fuzz FuzzHandler` explores further.
 func FuzzHandler(f *testing.F) {
-	for _, k := range knownRequests {
+	clients := []string{zeepEnvelope, zeepWireEnvelope, gowsdlEnvelope}
+	for _, k := range clients {
 		f.Add([]byte(k))
 	}
 	const limit = 4096
@@ -31,8 +33,8 @@ func FuzzHandler(f *testing.F) {
 		if pf != nil && pf.Code != FaultClient && pf.Code != FaultMustUnderstand {
 			t.Fatalf("fault code %q", pf.Code)
 		}
-		if knownRequest(body) && perr != nil {
-			t.Fatalf("a known request is refused by parseRequest: %v", perr)
+		if slices.Contains(clients, string(body)) && perr != nil {
+			t.Fatalf("a client's call is refused by parseRequest: %v", perr)
 		}
 		if perr == nil {
 			checkAccepted(t, body)

@@ -16,8 +16,13 @@ import (
 	"p2p/wsdl"
 )
 
-// zeepEnvelope is the request python3-zeep 4.2 sends for datetime (captured).
+// zeepEnvelope is the request python3-zeep 4.2 builds for datetime
+// (create_message, captured).
 const zeepEnvelope = `<soap-env:Envelope xmlns:soap-env="http://schemas.xmlsoap.org/soap/envelope/"><soap-env:Body><ns0:datetime xmlns:ns0="http://tests.python-zeep.org/"/></soap-env:Body></soap-env:Envelope>`
+
+// zeepWireEnvelope is zeep's call as it goes on the wire: post_xml adds
+// an XML declaration to what create_message gives.
+const zeepWireEnvelope = `<?xml version='1.0' encoding='utf-8'?>` + "\n" + zeepEnvelope
 
 // gowsdlEnvelope is what the generated client sends (gowsdl v0.5.0).
 const gowsdlEnvelope = `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><datetime xmlns="http://tests.python-zeep.org/"></datetime></soap:Body></soap:Envelope>`
