@@ -5,10 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"p2p/internal/testenv"
 	"p2p/internal/wire"
 )
 
@@ -78,7 +78,7 @@ func must(t *testing.T, err error) {
 // normal request is still answered.
 func TestIdleConnections(t *testing.T) {
 	const idle = 1000
-	raiseFileLimit(t, 2*idle+256) // both ends live in this process
+	testenv.RaiseFileLimit(t, 2*idle+256) // both ends live in this process
 	ts := startServer(t, Config{ReadTimeout: time.Minute})
 	addr := ts.Addr().String()
 	conns := make([]net.Conn, 0, idle)
@@ -100,18 +100,4 @@ func TestIdleConnections(t *testing.T) {
 	if r := ts.do(t, wire.Connect, "busy", "9"); r != "0" {
 		t.Fatalf("connect beside %d idle connections: %q", idle, r)
 	}
-}
-
-// raiseFileLimit raises the soft limit on open files to at least n.
-func raiseFileLimit(t *testing.T, n uint64) {
-	var lim syscall.Rlimit
-	must(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim))
-	if lim.Cur >= n {
-		return
-	}
-	if lim.Max < n {
-		t.Fatalf("hard limit on open files is %d, the test needs %d", lim.Max, n)
-	}
-	lim.Cur = n
-	must(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim))
 }

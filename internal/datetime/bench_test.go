@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -136,7 +135,7 @@ func run(b *testing.B, call func() error, n int) (wall, cpu time.Duration) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var once sync.Once
-	cpu0 := cpuTime()
+	cpu0 := testenv.CPUTime()
 	start := time.Now()
 	for g := 0; g < benchConcurrency; g++ {
 		wg.Add(1)
@@ -151,16 +150,7 @@ func run(b *testing.B, call func() error, n int) (wall, cpu time.Duration) {
 		}()
 	}
 	wg.Wait()
-	return time.Since(start), cpuTime() - cpu0
-}
-
-// cpuTime is the user plus system CPU time of this process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Since(start), testenv.CPUTime() - cpu0
 }
 
 // rawCall POSTs envelope and reads the whole answer.

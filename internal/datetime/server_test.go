@@ -8,9 +8,10 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"p2p/internal/testenv"
 )
 
 // startServe runs Serve on 127.0.0.1 and returns its URL, a stop function
@@ -150,7 +151,7 @@ func TestServeDropsSilentConnection(t *testing.T) {
 // checks that a normal call is still answered.
 func TestIdleConnections(t *testing.T) {
 	const idle = 1000
-	raiseFileLimit(t, 2*idle+200) // both ends live in this process
+	testenv.RaiseFileLimit(t, 2*idle+200) // both ends live in this process
 	// Timeouts long enough that the server keeps every connection for
 	// the whole test, however slow the machine.
 	url, _, _ := startServe(t, Config{ReadHeaderTimeout: 5 * time.Minute, IdleTimeout: 5 * time.Minute})
@@ -209,26 +210,4 @@ func callOn(c net.Conn) error {
 		return fmt.Errorf("status %s", resp.Status)
 	}
 	return nil
-}
-
-// raiseFileLimit makes sure the process may hold n open files, raising the
-// soft limit up to the hard one when needed.
-func raiseFileLimit(t *testing.T, n uint64) {
-	t.Helper()
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		t.Fatal(err)
-	}
-	if lim.Cur >= n {
-		return
-	}
-	if lim.Max < n {
-		t.Fatalf("this test needs %d open files; the hard limit is %d (raise it: ulimit -Hn)", n, lim.Max)
-	}
-	old := lim
-	lim.Cur = lim.Max
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
 }

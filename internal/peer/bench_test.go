@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"p2p/internal/testenv"
 	"p2p/internal/wire"
 )
 
@@ -166,11 +167,11 @@ func BenchmarkGetFile(b *testing.B) {
 		// Start each run with no dirty pages left by the one before, so
 		// that none pays for another's writeback (untimed).
 		syscall.Sync()
-		c0 := cpuTime()
+		c0 := testenv.CPUTime()
 		start := time.Now()
 		fn()
 		took := time.Since(start)
-		cpu[d] += cpuTime() - c0
+		cpu[d] += testenv.CPUTime() - c0
 		*d += took
 		if b, ok := best[d]; !ok || took < b {
 			best[d] = took
@@ -220,11 +221,4 @@ func (o *oneByte) ReadByte() (byte, error) {
 	var b [1]byte
 	_, err := io.ReadFull(o.c, b[:])
 	return b[0], err
-}
-
-// cpuTime is the user and system time this process has used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -6,32 +6,16 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
+	"p2p/internal/testenv"
 	"p2p/internal/wire"
 )
 
-// raiseNoFile lifts the soft descriptor limit towards need (Go already
-// raises it to the hard limit at start on Linux; this is for the rest).
-func raiseNoFile(t *testing.T, need uint64) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		t.Fatal(err)
-	}
-	if lim.Cur >= need {
-		return
-	}
-	lim.Cur = min(need, lim.Max)
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur < need {
-		t.Fatalf("descriptor limit %d < %d and cannot be raised: %v", lim.Cur, need, err)
-	}
-}
-
 func TestThousandIdleConnections(t *testing.T) {
 	const idle = 1000
-	raiseNoFile(t, 2*idle+200)
+	testenv.RaiseFileLimit(t, 2*idle+200)
 	// A request deadline far longer than the test: the idle connections
 	// stay open throughout.
 	f := newFixture(t, ServerConfig{RequestTimeout: 5 * time.Minute})
