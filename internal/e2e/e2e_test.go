@@ -55,7 +55,7 @@ type proc struct {
 	lines []string
 	next  int // first line not yet consumed by expect
 	done  chan struct{}
-	errb  bytes.Buffer
+	errb  testenv.Buffer
 }
 
 func start(t *testing.T, dir string, env []string, name string, args ...string) *proc {
