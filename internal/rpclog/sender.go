@@ -82,9 +82,10 @@ type Sender struct {
 	abort  chan struct{}
 	done   chan struct{}
 
-	wmu     sync.Mutex // guards the outage state and the warning writer
-	down    bool
-	dropped int
+	wmu       sync.Mutex // guards the outage state and the warning writer
+	down      bool
+	dropped   int
+	badWarned bool // an entry over the bounds was reported
 
 	client *oncrpc.Client // only the sending goroutine touches these
 	buf    []byte
@@ -123,9 +124,14 @@ func NewSender(cfg SenderConfig, warn io.Writer) *Sender {
 }
 
 // Log queues e for sending. It never blocks: when the queue is full the
-// entry is dropped (with one warning per outage). After Close it does
-// nothing.
+// entry is dropped (with one warning per outage). An entry over the .x
+// file's bounds is dropped with a warning of its own (the first time).
+// After Close it does nothing.
 func (s *Sender) Log(e Entry) {
+	if err := e.check(); err != nil {
+		s.refused(err)
+		return
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
@@ -140,8 +146,10 @@ func (s *Sender) Log(e Entry) {
 
 // Close stops taking entries, sends what is queued for up to CloseWait,
 // then stops the sender and closes its connection. It returns within
-// CloseWait plus one call Timeout, with an error when entries were still
-// queued (entries dropped during an outage were already warned about).
+// CloseWait plus what the batch in flight may still take (at most a
+// portmapper query, two dials and two calls, each bounded by Timeout),
+// with an error when entries were still queued (entries dropped during an
+// outage were already warned about).
 func (s *Sender) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -233,37 +241,26 @@ func (s *Sender) run() {
 
 // send makes one LOG_OPERATION call per entry, pipelined, dialling when
 // there is no connection, and returns how many entries were lost. When a
-// reused connection fails before any reply (the log server may have
-// restarted since), the batch is tried once more on a fresh one.
+// reused connection fails before any reply, other than by a timeout, the
+// log server most likely restarted since and never got the calls: the
+// batch goes once more on a fresh connection. After a timeout a slow
+// server may already have printed them, so they are not sent again.
 func (s *Sender) send(batch []Entry) (lost int, err error) {
-	s.args = s.args[:0]
-	s.buf = s.buf[:0]
-	var bad error
+	s.args, s.buf = s.args[:0], s.buf[:0]
 	for _, e := range batch {
 		start := len(s.buf)
-		if s.buf, err = AppendEntry(s.buf, e); err != nil {
-			bad = err
-			continue
-		}
+		s.buf, _ = AppendEntry(s.buf, e) // Log let only valid entries in
 		s.args = append(s.args, s.buf[start:len(s.buf):len(s.buf)])
 	}
-	lost = len(batch) - len(s.args)
-	if len(s.args) == 0 {
-		return lost, bad
-	}
-	for attempt := 0; attempt < 2; attempt++ {
+	for attempt := 0; ; attempt++ {
 		reused := s.client != nil
 		if !reused {
 			if s.client, err = s.dial(); err != nil {
 				return len(batch), err
 			}
 		}
-		var ok int
-		ok, err = s.client.CallMany(time.Now().Add(s.cfg.Timeout), Program, Version, ProcLogOp, s.args)
+		ok, err := s.client.CallMany(time.Now().Add(s.cfg.Timeout), Program, Version, ProcLogOp, s.args)
 		if err == nil {
-			if bad != nil {
-				return lost, bad
-			}
 			return 0, nil
 		}
 		var ae *oncrpc.AcceptError
@@ -274,11 +271,11 @@ func (s *Sender) send(batch []Entry) (lost int, err error) {
 		}
 		s.client.Close()
 		s.client = nil
-		if !reused || ok > 0 {
+		var ne net.Error
+		if !reused || ok > 0 || attempt > 0 || errors.As(err, &ne) && ne.Timeout() {
 			return len(batch) - ok, err
 		}
 	}
-	return len(batch), err
 }
 
 // dial connects to the log server, finding its port when not configured.
@@ -324,6 +321,16 @@ func (s *Sender) outage(why string, n int) {
 		why = "log server unreachable"
 	}
 	fmt.Fprintf(s.warn, "rpc log: %s; dropping log entries until it is back\n", why)
+}
+
+// refused reports, the first time, an entry that cannot be encoded.
+func (s *Sender) refused(err error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if !s.badWarned {
+		s.badWarned = true
+		fmt.Fprintf(s.warn, "rpc log: entry not logged (and any more like it): %v\n", err)
+	}
 }
 
 // recovered ends an outage, saying how many entries it cost.

@@ -2,12 +2,16 @@ package rpclog
 
 import (
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"p2p/internal/oncrpc"
 	"p2p/internal/testenv"
 )
 
@@ -164,5 +168,71 @@ func TestSenderConfigFromEnv(t *testing.T) {
 				t.Fatalf("got %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// slowWriter delays each line while slow is set, as a log server whose
+// terminal stalls.
+type slowWriter struct {
+	slow atomic.Bool
+	out  testenv.Buffer
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	if w.slow.Load() {
+		time.Sleep(300 * time.Millisecond)
+	}
+	return w.out.Write(p)
+}
+
+// TestSenderSlowServerNoDuplicates: a call that times out on a reused
+// connection is not sent again, since a slow server may have printed it:
+// §6 wants one line per request.
+func TestSenderSlowServerNoDuplicates(t *testing.T) {
+	w := &slowWriter{}
+	srv := &oncrpc.Server{ErrorLog: log.New(io.Discard, "", 0)}
+	Register(srv, NewPrinter(w))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	defer srv.Close()
+	warn := &testenv.Buffer{}
+	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, Timeout: 100 * time.Millisecond, CloseWait: 5 * time.Second}, warn)
+	s.Log(entry(1))
+	waitFor(t, "the first line", func() bool { return w.out.String() != "" })
+	w.slow.Store(true)
+	s.Log(entry(2))
+	time.Sleep(time.Second) // the call times out; the line comes later
+	s.Close()
+	if n := strings.Count(w.out.String(), Line(entry(2))); n != 1 {
+		t.Fatalf("entry 2 printed %d times, want 1:\n%s", n, w.out.String())
+	}
+}
+
+// TestSenderEntryOverBounds: an entry the .x file cannot carry is dropped
+// with a warning of its own, once, not reported as an outage; the others
+// go on.
+func TestSenderEntryOverBounds(t *testing.T) {
+	_, addr, out := startLogServer(t)
+	_, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	warn := &testenv.Buffer{}
+	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: p, Timeout: 5 * time.Second}, warn)
+	big := entry(9)
+	big.DateTime = strings.Repeat("9", MaxDateTime+1)
+	s.Log(entry(1))
+	s.Log(big)
+	s.Log(big)
+	s.Log(entry(2))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), Line(entry(1))+"\n"+Line(entry(2))+"\n"; got != want {
+		t.Errorf("printed %q, want %q", got, want)
+	}
+	if strings.Count(warn.String(), "entry not logged") != 1 || strings.Contains(warn.String(), "dropping") {
+		t.Errorf("warnings:\n%s", warn.String())
 	}
 }
