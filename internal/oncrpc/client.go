@@ -89,12 +89,12 @@ func (c *Client) LocalAddr() net.Addr { return c.conn.LocalAddr() }
 // fresh copy), an *AcceptError or *RejectError for an error reply, or a
 // transport error, after which the client is broken.
 func (c *Client) Call(deadline time.Time, prog, vers, proc uint32, args []byte) ([]byte, error) {
-	var res []byte
 	one := [1][]byte{args}
-	if _, err := c.calls(deadline, prog, vers, proc, one[:], func(r *ReplyHeader) { res = append([]byte(nil), r.Results...) }); err != nil {
+	_, res, err := c.calls(deadline, prog, vers, proc, one[:])
+	if err != nil {
 		return nil, err
 	}
-	return res, nil
+	return append([]byte(nil), res...), nil
 }
 
 // CallMany pipelines calls to one procedure: it sends one call per element
@@ -104,16 +104,18 @@ func (c *Client) Call(deadline time.Time, prog, vers, proc uint32, args []byte) 
 // (the other replies are still read), or a transport error, after which the
 // client is broken and the calls not counted may or may not have run.
 func (c *Client) CallMany(deadline time.Time, prog, vers, proc uint32, args [][]byte) (int, error) {
-	return c.calls(deadline, prog, vers, proc, args, nil)
+	ok, _, err := c.calls(deadline, prog, vers, proc, args)
+	return ok, err
 }
 
 // calls writes one call per element of args in a single write and reads
-// their replies, passing each successful one to done (when not nil).
-func (c *Client) calls(deadline time.Time, prog, vers, proc uint32, args [][]byte, done func(*ReplyHeader)) (int, error) {
+// their replies. It returns how many succeeded, the results of the last
+// success (valid until the next read) and the first error.
+func (c *Client) calls(deadline time.Time, prog, vers, proc uint32, args [][]byte) (ok int, last []byte, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.broken != nil {
-		return 0, fmt.Errorf("%w (%v)", ErrClientBroken, c.broken)
+		return 0, nil, fmt.Errorf("%w (%v)", ErrClientBroken, c.broken)
 	}
 	first := c.xid + 1
 	c.buf = c.buf[:0]
@@ -126,18 +128,16 @@ func (c *Client) calls(deadline time.Time, prog, vers, proc uint32, args [][]byt
 	}
 	c.conn.SetDeadline(deadline)
 	if _, err := c.conn.Write(c.buf); err != nil {
-		return 0, c.fail(err)
+		return 0, nil, c.fail(err)
 	}
-	ok, pending := 0, len(args)
-	var firstErr error
-	for pending > 0 {
-		rec, err := c.rr.ReadRecord()
-		if err != nil {
-			return ok, c.fail(err)
+	for pending := len(args); pending > 0; {
+		rec, rerr := c.rr.ReadRecord()
+		if rerr != nil {
+			return ok, nil, c.fail(rerr)
 		}
-		r, err := DecodeReply(rec)
-		if err != nil {
-			return ok, c.fail(err)
+		r, rerr := DecodeReply(rec)
+		if rerr != nil {
+			return ok, nil, c.fail(rerr)
 		}
 		if r.XID-first >= uint32(len(args)) {
 			continue // a late reply to an earlier call: not ours
@@ -145,20 +145,18 @@ func (c *Client) calls(deadline time.Time, prog, vers, proc uint32, args [][]byt
 		pending--
 		switch {
 		case r.Stat == MsgDenied:
-			err = &RejectError{Stat: r.Reject, Low: r.Low, High: r.High, Auth: r.Auth}
+			rerr = &RejectError{Stat: r.Reject, Low: r.Low, High: r.High, Auth: r.Auth}
 		case r.Accept != Success:
-			err = &AcceptError{Stat: r.Accept, Low: r.Low, High: r.High}
+			rerr = &AcceptError{Stat: r.Accept, Low: r.Low, High: r.High}
 		default:
 			ok++
-			if done != nil {
-				done(&r)
-			}
+			last = r.Results
 		}
-		if err != nil && firstErr == nil {
-			firstErr = err
+		if err == nil {
+			err = rerr
 		}
 	}
-	return ok, firstErr
+	return ok, last, err
 }
 
 func (c *Client) fail(err error) error {
