@@ -67,8 +67,13 @@ func (rr *RecordReader) RecordBuffered() bool {
 	if err != nil {
 		return false
 	}
-	hdr := binary.BigEndian.Uint32(h)
-	return hdr&lastFragmentBit != 0 && int(hdr&fragmentLenMask) <= n-headerSize
+	return wholeRecord(binary.BigEndian.Uint32(h), n-headerSize)
+}
+
+// wholeRecord reports whether the fragment of header hdr is a record's
+// last and fits in the buffered bytes that follow the header.
+func wholeRecord(hdr uint32, buffered int) bool {
+	return hdr&lastFragmentBit != 0 && int(hdr&fragmentLenMask) <= buffered
 }
 
 // ReadRecord returns the next whole record, its fragments joined. The slice
@@ -98,7 +103,7 @@ func (rr *RecordReader) ReadRecord() ([]byte, error) {
 			first = false
 			// Only a record that is not already all buffered needs the
 			// per-record deadline: this saves a timer reset per call.
-			if rr.Started != nil && (hdr&lastFragmentBit == 0 || rr.r.Buffered() < n) {
+			if rr.Started != nil && !wholeRecord(hdr, rr.r.Buffered()) {
 				rr.Started()
 			}
 		}

@@ -246,18 +246,26 @@ func (s *Server) ServeConn(c net.Conn) {
 		finishRecord(out[start:])
 		// Pipelined calls: while the next call is already here, answer
 		// it too before writing, so that a burst costs one write.
-		if len(out) < 16<<10 && rr.RecordBuffered() {
+		if len(out) < maxGatheredReplies && rr.RecordBuffered() {
 			continue
 		}
 		if !s.flush(c, out, writeT, &info) {
 			return
 		}
 		out = out[:0]
-		if cap(out) > 64<<10 {
+		if cap(out) > maxKeptReplyBuffer {
 			out = make([]byte, 0, 256) // do not keep one big reply's buffer
 		}
 	}
 }
+
+// Replies to pipelined calls are gathered into one write up to
+// maxGatheredReplies bytes; a connection's reply buffer grown past
+// maxKeptReplyBuffer (by a big reply) is let go after the write.
+const (
+	maxGatheredReplies = 16 << 10
+	maxKeptReplyBuffer = 64 << 10
+)
 
 // flush writes the replies gathered in out; false means the connection
 // failed.

@@ -371,36 +371,46 @@ func TestClientCallMany(t *testing.T) {
 	}
 }
 
-// TestServerAnswersBurstBeforeBadRecord: calls pipelined ahead of an
-// oversize record are all answered before the connection is closed.
+// TestServerAnswersBurstBeforeBadRecord: calls pipelined ahead of a bad
+// record are all answered before the connection is closed, whether the
+// bad record is an oversize header alone, a whole oversize record in the
+// same write (its replies are still gathered when it fails), or a message
+// that is not a call.
 func TestServerAnswersBurstBeforeBadRecord(t *testing.T) {
 	_, addr := startServer(t, func(s *Server) { s.MaxRecordSize = 512 })
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(deadline())
-	var stream []byte
-	for i := uint32(1); i <= 3; i++ {
-		rec := AppendCall(nil, CallHeader{XID: i, RPCVers: 2, Program: testProg, Version: 1, Procedure: procEcho}, u32(i))
-		stream = append(stream, frag(string(rec), true)...)
-	}
-	stream = append(stream, AppendFragmentHeader(nil, 4096, true)...)
-	if _, err := conn.Write(stream); err != nil {
-		t.Fatal(err)
-	}
-	rr := NewRecordReader(conn, 0)
-	for i := uint32(1); i <= 3; i++ {
-		rec, err := rr.ReadRecord()
-		if err != nil {
-			t.Fatalf("reply %d: %v", i, err)
-		}
-		if r, err := DecodeReply(rec); err != nil || r.XID != i {
-			t.Fatalf("reply %d: %+v %v", i, r, err)
-		}
-	}
-	if _, err := rr.ReadRecord(); err == nil {
-		t.Fatal("connection not closed after the oversize record")
+	for name, bad := range map[string][]byte{
+		"oversize header": AppendFragmentHeader(nil, 4096, true),
+		"oversize record": frag(string(make([]byte, 600)), true),
+		"not a call":      frag(string(AppendAcceptedReply(nil, 9, Success, 0, 0, nil)), true),
+	} {
+		t.Run(name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(deadline())
+			var stream []byte
+			for i := uint32(1); i <= 3; i++ {
+				rec := AppendCall(nil, CallHeader{XID: i, RPCVers: 2, Program: testProg, Version: 1, Procedure: procEcho}, u32(i))
+				stream = append(stream, frag(string(rec), true)...)
+			}
+			if _, err := conn.Write(append(stream, bad...)); err != nil {
+				t.Fatal(err)
+			}
+			rr := NewRecordReader(conn, 0)
+			for i := uint32(1); i <= 3; i++ {
+				rec, err := rr.ReadRecord()
+				if err != nil {
+					t.Fatalf("reply %d: %v", i, err)
+				}
+				if r, err := DecodeReply(rec); err != nil || r.XID != i {
+					t.Fatalf("reply %d: %+v %v", i, r, err)
+				}
+			}
+			if _, err := rr.ReadRecord(); err == nil {
+				t.Fatal("connection not closed after the bad record")
+			}
+		})
 	}
 }
