@@ -252,7 +252,7 @@ func startGoServer(t testing.TB, stdout string, args ...string) *proc {
 }
 
 func startRegisteredGoServer(t testing.TB, stdout string) *proc {
-	return startProc(t, stdout, goServerPort, rpcServerBinary(t), "-p", "0")
+	return startGoServer(t, stdout, "-portmap=true") // the last -portmap wins
 }
 
 // startCServer runs the rpcgen-made server on a free port.
