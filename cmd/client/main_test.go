@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -157,31 +158,36 @@ func TestPeakRSS(t *testing.T) {
 	}
 }
 
-// TestSignalDisconnects: SIGTERM acts like QUIT.
+// TestSignalDisconnects: SIGINT and SIGTERM act like QUIT.
 func TestSignalDisconnects(t *testing.T) {
 	bin := buildClient(t, false)
 	args, srvDir := services(t)
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = t.TempDir()
-	stdin, _ := cmd.StdinPipe()
-	defer stdin.Close()
-	out := &testenv.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintln(stdin, "REGISTER sig")
-	fmt.Fprintln(stdin, "CONNECT sig")
-	waitFor(t, func() bool { return strings.Contains(out.String(), "CONNECT OK") }, out)
-	cmd.Process.Signal(os.Interrupt)
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("exit after SIGINT: %v; output: %s", err, out.String())
-	}
-	if !strings.Contains(out.String(), "DISCONNECT OK") {
-		t.Errorf("no DISCONNECT on SIGINT: %s", out.String())
-	}
-	if got, _ := os.ReadFile(filepath.Join(srvDir, "connected.csv")); len(got) != 0 {
-		t.Errorf("connected.csv = %q", got)
+	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			user := strings.ReplaceAll(sig.String(), " ", "-")
+			cmd := exec.Command(bin, args...)
+			cmd.Dir = t.TempDir()
+			stdin, _ := cmd.StdinPipe()
+			defer stdin.Close()
+			out := &testenv.Buffer{}
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintln(stdin, "REGISTER "+user)
+			fmt.Fprintln(stdin, "CONNECT "+user)
+			waitFor(t, func() bool { return strings.Contains(out.String(), "CONNECT OK") }, out)
+			cmd.Process.Signal(sig)
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("exit after %v: %v; output: %s", sig, err, out.String())
+			}
+			if !strings.Contains(out.String(), "DISCONNECT OK") {
+				t.Errorf("no DISCONNECT on %v: %s", sig, out.String())
+			}
+			if got, _ := os.ReadFile(filepath.Join(srvDir, "connected.csv")); len(got) != 0 {
+				t.Errorf("connected.csv = %q", got)
+			}
+		})
 	}
 }
 

@@ -95,6 +95,9 @@ func (c *Client) explain(err error) error {
 	fail := func(format string, args ...any) error {
 		return &callError{msg: "web service " + c.url + " " + fmt.Sprintf(format, args...), err: err}
 	}
+	faulted := func(f *Fault) error {
+		return &callError{msg: "web service " + c.url + " answered a SOAP fault: " + f.Error(), err: f}
+	}
 	var httpErr *soap.HTTPError
 	var fault *soap.SOAPFault
 	var urlErr *url.Error
@@ -103,12 +106,11 @@ func (c *Client) explain(err error) error {
 	case errors.As(err, &httpErr):
 		// gowsdl v0.5.0 does not parse a Fault sent with HTTP 500: do it here.
 		if f := parseFault(httpErr.ResponseBody); f != nil {
-			return &callError{msg: "web service " + c.url + " answered a SOAP fault: " + f.Error(), err: f}
+			return faulted(f)
 		}
 		return fail("answered HTTP %d %s", httpErr.StatusCode, http.StatusText(httpErr.StatusCode))
 	case errors.As(err, &fault):
-		f := &Fault{Code: fault.Code, String: fault.String}
-		return &callError{msg: "web service " + c.url + " answered a SOAP fault: " + f.Error(), err: f}
+		return faulted(&Fault{Code: fault.Code, String: fault.String})
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), isTimeout(err):
 		return fail("did not answer in time")
 	case errors.Is(err, context.Canceled):
