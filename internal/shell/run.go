@@ -83,11 +83,9 @@ func (s *Shell) run(ctx context.Context, in lineReader) error {
 			}
 		}
 	}()
-	for {
+	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
-			s.quitAfterSignal()
-			return ctx.Err()
 		case r := <-lines:
 			if r.err != nil {
 				// End of input: QUIT. A failed read acts the same.
@@ -100,18 +98,17 @@ func (s *Shell) run(ctx context.Context, in lineReader) error {
 			if s.Exec(ctx, r.line) {
 				return nil
 			}
-			if ctx.Err() != nil {
-				s.quitAfterSignal()
-				return ctx.Err()
-			}
-			select {
-			case next <- struct{}{}:
-			case <-ctx.Done():
-				s.quitAfterSignal()
-				return ctx.Err()
+			if ctx.Err() == nil {
+				select {
+				case next <- struct{}{}:
+				case <-ctx.Done():
+				}
 			}
 		}
 	}
+	// A signal: QUIT.
+	s.quitAfterSignal()
+	return ctx.Err()
 }
 
 func (s *Shell) quitAfterSignal() {
