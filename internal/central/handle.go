@@ -85,7 +85,11 @@ func (s *Server) answer(buf []byte, req wire.Request, ip string) []byte {
 	case wire.Unregister:
 		o = d.Unregister(req.Username)
 	case wire.Connect:
-		o = d.Connect(req.Username, ip, req.Port) // "" (no IPv4 peer) fails there, after the user checks
+		if ip == "" {
+			o = wire.Failed
+		} else {
+			o = d.Connect(req.Username, ip, req.Port)
+		}
 	case wire.Disconnect:
 		o = d.Disconnect(req.Username)
 	case wire.Publish:

@@ -54,19 +54,15 @@ func (s *Store) Unregister(user string) wire.Outcome {
 // Connect records user;ip;port in connected.csv and creates the user's
 // empty files/<user>.csv.
 func (s *Store) Connect(user, ip, port string) wire.Outcome {
-	if !SafeName(user) {
+	if !SafeName(user) || !validIP(ip) || !wire.ValidPort(port) {
 		return wire.Failed
 	}
 	return s.do(func() wire.Outcome {
-		// §2: the checks run in the order of the status columns, so an
-		// invalid address ("any other failure") comes last.
 		switch {
 		case !s.users.has(user):
 			return wire.UserNotFound
 		case s.conns.has(user):
 			return wire.AlreadyConnected
-		case !validIP(ip) || !wire.ValidPort(port):
-			return wire.Failed
 		}
 		s.conns.add(user, addr{ip, port})
 		s.files[user] = newOmap[string]()
