@@ -129,7 +129,7 @@ func (s *Store) gather() {
 		return
 	}
 	ch := make(chan struct{})
-	s.gathered, s.gatherTarget = ch, target
+	s.gathered = ch // closed by change once target (s.active) changes are pending
 	s.mu.Unlock()
 	t := time.NewTimer(min(max(2*s.lastWrite, minGather), maxGather))
 	select {
@@ -170,8 +170,7 @@ func (s *Store) cut() *batch {
 		s.users.each(func(u string, _ struct{}) { b.usersAll = append(b.usersAll, u) })
 	}
 	if b.connRewrite {
-		b.connAll = make([]wire.UserRecord, 0, s.conns.len())
-		s.conns.each(func(u string, a addr) { b.connAll = append(b.connAll, userRecord(u, a)) })
+		b.connAll = s.connRecords() // read-only: written out, never changed
 	}
 	for u, fc := range b.files {
 		p := filePlan{user: u}
@@ -180,9 +179,7 @@ func (s *Store) cut() *batch {
 		case list == nil:
 			p.remove = true
 		case fc.rewrite:
-			p.rewrite = true
-			p.recs = make([]wire.FileRecord, 0, list.len())
-			list.each(func(f, d string) { p.recs = append(p.recs, wire.FileRecord{Filename: f, Description: d}) })
+			p.rewrite, p.recs = true, fileRecords(list)
 		default:
 			p.recs = fc.add
 		}

@@ -151,12 +151,7 @@ func (s *Store) ListUsers(user string) ([]wire.UserRecord, wire.Outcome) {
 		if o := s.connected(user); o != wire.OK {
 			return o
 		}
-		if s.connsSnap == nil || s.connsSnapVersion != s.conns.version {
-			snap := make([]wire.UserRecord, 0, s.conns.len())
-			s.conns.each(func(u string, a addr) { snap = append(snap, userRecord(u, a)) })
-			s.connsSnap, s.connsSnapVersion = snap, s.conns.version
-		}
-		recs = s.connsSnap
+		recs = s.connRecords()
 		return wire.OK
 	})
 	if o != wire.OK {
@@ -181,19 +176,36 @@ func (s *Store) ListContent(user, remote string) ([]wire.FileRecord, wire.Outcom
 		if !s.users.has(remote) {
 			return wire.RemoteNotFound
 		}
-		recs = []wire.FileRecord{}
-		if list := s.files[remote]; list != nil {
-			recs = make([]wire.FileRecord, 0, list.len())
-			list.each(func(f, d string) {
-				recs = append(recs, wire.FileRecord{Filename: f, Description: d})
-			})
-		}
+		recs = fileRecords(s.files[remote])
 		return wire.OK
 	})
 	if o != wire.OK {
 		return nil, o
 	}
 	return recs, o
+}
+
+// connRecords returns the connected users, in the order they connected:
+// one slice, shared by every caller until the connections change (it must
+// not be modified). Called with s.mu held.
+func (s *Store) connRecords() []wire.UserRecord {
+	if s.connsSnap == nil || s.connsSnapVersion != s.conns.version {
+		snap := make([]wire.UserRecord, 0, s.conns.len())
+		s.conns.each(func(u string, a addr) { snap = append(snap, userRecord(u, a)) })
+		s.connsSnap, s.connsSnapVersion = snap, s.conns.version
+	}
+	return s.connsSnap
+}
+
+// fileRecords copies a published list (nil: not connected, an empty
+// list), in publishing order.
+func fileRecords(list *omap[string]) []wire.FileRecord {
+	if list == nil {
+		return []wire.FileRecord{}
+	}
+	recs := make([]wire.FileRecord, 0, list.len())
+	list.each(func(f, d string) { recs = append(recs, wire.FileRecord{Filename: f, Description: d}) })
+	return recs
 }
 
 // connected checks the requester: registered, then connected.

@@ -61,12 +61,11 @@ type Store struct {
 	failing  bool // the last batch failed: report recovery once
 
 	// Gathering (see gather): the committer waits on gathered until the
-	// pending batch holds gatherTarget changes. active is how many changes
-	// the last batch and the one queued behind it carried.
-	gathered     chan struct{}
-	gatherTarget int
-	active       int
-	lastWrite    time.Duration // how long the last batch took to write
+	// pending batch holds active changes, as many as the last batch and
+	// the one queued behind it carried (only the committer changes active).
+	gathered  chan struct{}
+	active    int
+	lastWrite time.Duration // how long the last batch took to write
 
 	// connsSnap is the LIST_USERS answer while conns is at connsSnapVersion.
 	connsSnap        []wire.UserRecord
@@ -166,7 +165,7 @@ func (s *Store) change(undo func()) *batch {
 	b := s.pending
 	b.ops++
 	b.undo = append(b.undo, undo)
-	if s.gathered != nil && b.ops >= s.gatherTarget {
+	if s.gathered != nil && b.ops >= s.active {
 		close(s.gathered)
 		s.gathered = nil
 	}
