@@ -3,7 +3,9 @@ package loadgen
 import (
 	"os"
 	"testing"
+	"time"
 
+	"p2p/internal/testenv"
 	"p2p/internal/wire"
 )
 
@@ -36,7 +38,11 @@ func TestNullAndRun(t *testing.T) {
 	if len(reply) != 1+4+3*wire.UserRecordSize || UserName(120) != "user120" {
 		t.Errorf("reply of %d bytes, name %q", len(reply), UserName(120))
 	}
-	if cpu, err := ProcessCPU(os.Getpid()); err != nil || cpu < 0 {
-		t.Errorf("cpu %v %v", cpu, err)
+	// /proc's count (10 ms ticks) agrees with getrusage after some work.
+	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); {
+	}
+	cpu, err := ProcessCPU(os.Getpid())
+	if self := testenv.CPUTime(); err != nil || cpu < self-50*time.Millisecond || cpu > self+50*time.Millisecond || cpu < 200*time.Millisecond {
+		t.Errorf("ProcessCPU = %v, %v; getrusage says %v", cpu, err, self)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -13,11 +14,12 @@ import (
 // NullServer is the baseline: it accepts, reads one request with the same
 // decoder, deadline and goroutine-per-connection as the central server,
 // answers, and closes. It answers '0' to every request, except LIST_USERS
-// when ListUsersReply is set (the sized null server).
+// answered with the reply StartNull was given, if any (the sized null
+// server).
 type NullServer struct {
-	ListUsersReply []byte
-	ln             net.Listener
-	wg             sync.WaitGroup
+	listUsers []byte
+	ln        net.Listener
+	wg        sync.WaitGroup
 }
 
 // StartNull listens on addr and serves until Close.
@@ -27,7 +29,7 @@ func StartNull(addr string, listUsersReply []byte) (*NullServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &NullServer{ListUsersReply: listUsersReply, ln: ln}
+	s := &NullServer{listUsers: listUsersReply, ln: ln}
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
@@ -69,8 +71,8 @@ func (s *NullServer) handle(c net.Conn) {
 	if err != nil {
 		return
 	}
-	if req.Op == wire.ListUsers && s.ListUsersReply != nil {
-		c.Write(s.ListUsersReply)
+	if req.Op == wire.ListUsers && s.listUsers != nil {
+		c.Write(s.listUsers)
 		return
 	}
 	c.Write([]byte{'0'})
@@ -88,17 +90,4 @@ func ListUsersReply(n int) []byte {
 }
 
 // UserName is the i-th username the benchmarks use.
-func UserName(i int) string { return "user" + itoa(i) }
-
-func itoa(i int) string {
-	var b [20]byte
-	p := len(b)
-	for {
-		p--
-		b[p] = byte('0' + i%10)
-		i /= 10
-		if i == 0 {
-			return string(b[p:])
-		}
-	}
-}
+func UserName(i int) string { return "user" + strconv.Itoa(i) }
