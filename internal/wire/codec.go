@@ -51,7 +51,12 @@ var ErrInvalidField = fmt.Errorf("%w: invalid field", ErrMalformed)
 // ReadField reads one fixed field of width bytes and returns its value. A
 // short read gives io.ErrUnexpectedEOF (io.EOF when nothing came at all).
 func ReadField(r io.Reader, width int) (string, error) {
-	buf := make([]byte, width)
+	return readField(r, make([]byte, width))
+}
+
+// readField reads one fixed field of len(buf) bytes into buf and returns
+// its value (a copy).
+func readField(r io.Reader, buf []byte) (string, error) {
 	if _, err := io.ReadFull(r, buf); err != nil {
 		return "", err
 	}

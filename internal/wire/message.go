@@ -28,8 +28,20 @@ type field struct {
 	value func(*Request) *string
 }
 
+// requestFields are, for each server op, the fields that follow its cop,
+// in wire order (built once: ReadRequest runs for every request).
+var requestFields = func() map[Op][]field {
+	m := make(map[Op][]field, len(ServerOps))
+	for _, op := range ServerOps {
+		m[op] = fieldsFor(op)
+	}
+	return m
+}()
+
 // fieldsOf lists the fields that follow the cop of op, in wire order.
-func fieldsOf(op Op) []field {
+func fieldsOf(op Op) []field { return requestFields[op] }
+
+func fieldsFor(op Op) []field {
 	f := []field{
 		{DateTimeSize, func(r *Request) *string { return &r.DateTime }},
 		{NameSize, func(r *Request) *string { return &r.Username }},
@@ -84,8 +96,9 @@ func ReadRequest(r ByteReader) (Request, error) {
 	}
 	req := Request{Op: op}
 	var invalid error
+	buf := make([]byte, NameSize) // one buffer for every field: NameSize is the widest
 	for _, f := range fieldsOf(op) {
-		v, err := ReadField(r, f.width)
+		v, err := readField(r, buf[:f.width])
 		switch {
 		case errors.Is(err, ErrInvalidField):
 			if invalid == nil {
