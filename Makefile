@@ -46,7 +46,7 @@ check-generate:
 fuzz-seeds:
 	$(GO) test -count=1 -run '^Fuzz' ./internal/...
 
-# Fuzz one target for a while: make fuzz FUZZ=FuzzReadRequest PKG=./internal/central FUZZTIME=10m
+# Fuzz one target for a while: make fuzz FUZZ=FuzzReadRequest PKG=./internal/wire FUZZTIME=10m
 # (scripts/fuzz.sh: a duration run's end-of-run coordinator race, golang/go#75804,
 # is a warning there, not a failure; a written failing input always fails).
 FUZZTIME ?= 10m

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make fuzz: fuzz one target for a while.
-#   FUZZ=FuzzReadRequest PKG=./internal/central FUZZTIME=10m scripts/fuzz.sh
+#   FUZZ=FuzzReadRequest PKG=./internal/wire FUZZTIME=10m scripts/fuzz.sh
 # FUZZTIME is a duration (10m) or an execution count (5000000x).
 #
 # A duration run of go1.26 can end "FAIL ... context deadline exceeded" with

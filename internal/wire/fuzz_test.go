@@ -1,4 +1,4 @@
-package central
+package wire_test
 
 import (
 	"bufio"
