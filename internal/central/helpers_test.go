@@ -1,6 +1,7 @@
 package central
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -93,20 +94,30 @@ func req(t testing.TB, op wire.Op, user string, extra ...string) []byte {
 // server sent before closing.
 func send(t testing.TB, addr string, raw []byte) []byte {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	got, err := tryRequest(addr, raw)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return []byte(got)
+}
+
+// tryRequest is send without the test: the error is the caller's (a
+// server being killed under load, for one).
+func tryRequest(addr string, raw []byte) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return "", err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := c.Write(raw); err != nil {
-		t.Fatalf("write: %v", err)
+		return "", fmt.Errorf("write: %w", err)
 	}
 	got, err := io.ReadAll(c)
 	if err != nil {
-		t.Fatalf("read reply: %v", err)
+		return string(got), fmt.Errorf("read reply: %w", err)
 	}
-	return got
+	return string(got), nil
 }
 
 // status sends a request and returns its whole reply as a string.
@@ -155,5 +166,3 @@ func fileList(recs ...wire.FileRecord) string {
 	b, _ := wire.AppendFileList(nil, recs)
 	return string(b)
 }
-
-func dialTimeout(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 10*time.Second) }

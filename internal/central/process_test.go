@@ -173,31 +173,6 @@ func TestProcessGracefulShutdown(t *testing.T) {
 	}
 }
 
-// tryRequest is send without failing the test: the server may be gone.
-func tryRequest(addr string, raw []byte) (string, error) {
-	c, err := dialTimeout(addr)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err := c.Write(raw); err != nil {
-		return "", err
-	}
-	var out []byte
-	buf := make([]byte, 4096)
-	for {
-		n, err := c.Read(buf)
-		out = append(out, buf[:n]...)
-		if err != nil {
-			if err.Error() == "EOF" {
-				return string(out), nil
-			}
-			return string(out), err
-		}
-	}
-}
-
 // userState is what the files say about one user.
 type userState struct {
 	registered, connected bool
