@@ -66,7 +66,7 @@ func buildClient(t *testing.T, race bool) string {
 func services(t *testing.T) (args []string, srvDir string) {
 	t.Helper()
 	srvDir = t.TempDir()
-	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Dir: srvDir, Console: io.Discard, Errors: io.Discard})
+	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: testenv.CSVDirectory(t, srvDir), Console: io.Discard, Errors: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}

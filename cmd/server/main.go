@@ -19,6 +19,8 @@ import (
 	"syscall"
 
 	"p2p/internal/central"
+	"p2p/internal/directory"
+	"p2p/internal/directory/csvstore"
 	"p2p/internal/rpclog"
 )
 
@@ -43,12 +45,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	ln, err := central.Listen(":" + *port)
+	if err != nil {
+		fmt.Fprintf(stderr, "server: %v\n", err)
+		return 1
+	}
+	store, err := csvstore.Open(csvstore.Options{Dir: *dir, Sync: *sync, Warn: stderr})
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "server: %v\n", err)
+		return 1
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			fmt.Fprintf(stderr, "server: closing the directory: %v\n", err)
+		}
+	}()
 	logger := rpclog.NewSender(rpclog.SenderConfigFromEnv(), stderr)
 	defer logger.Close() // after srv.Close, so the last entries are flushed
 	srv, err := central.Start(central.Config{
-		Addr:         ":" + *port,
-		Dir:          *dir,
-		Sync:         *sync,
+		Listener:     ln,
+		Directory:    directory.New(store, directory.Options{Warn: stderr}),
 		Console:      stdout,
 		Errors:       stderr,
 		Logger:       logger,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"p2p/internal/directory"
+	"p2p/internal/directory/csvstore"
 	"p2p/internal/loadgen"
 )
 
@@ -40,20 +41,23 @@ func runChild(kind string) int {
 		addr, stop = s.Addr().String(), func() { s.Close() }
 	case "central":
 		devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-		s, err := Start(Config{Addr: "127.0.0.1:0", Dir: os.Getenv("P2P_BENCH_DIR"),
-			Sync: os.Getenv("P2P_BENCH_SYNC") == "1", Console: devnull})
+		st, err := csvstore.Open(csvstore.Options{Dir: os.Getenv("P2P_BENCH_DIR"), Sync: os.Getenv("P2P_BENCH_SYNC") == "1"})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		s, err := Start(Config{Addr: "127.0.0.1:0", Directory: directory.New(st, directory.Options{Warn: os.Stderr}), Console: devnull})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		addr, stop = s.Addr().String(), func() {
 			s.Close()
-			if st, ok := s.dir.(*directory.Store); ok {
-				if os.Getenv("P2P_BENCH_STATS") != "" {
-					x := st.Stats()
-					fmt.Fprintf(os.Stderr, "central: %d changes in %d batches (%.1f per sync), %v writing\n",
-						x.Changes, x.Batches, float64(x.Changes)/float64(max(x.Batches, 1)), x.WriteTime)
-				}
+			st.Close()
+			if os.Getenv("P2P_BENCH_STATS") != "" {
+				x := st.Stats()
+				fmt.Fprintf(os.Stderr, "central: %d changes in %d batches (%.1f per sync), %v writing\n",
+					x.Changes, x.Batches, float64(x.Changes)/float64(max(x.Batches, 1)), x.WriteTime)
 			}
 		}
 	default:

@@ -13,7 +13,7 @@ import (
 // finish and answers it, and cuts idle connections instead of waiting for
 // their read deadline.
 func TestCloseGraceful(t *testing.T) {
-	ts := startServer(t, Config{ReadTimeout: 10 * time.Minute})
+	ts := startServer(t, testConfig{Config: Config{ReadTimeout: 10 * time.Minute}})
 	addr := ts.Addr().String()
 	idle, err := net.Dial("tcp", addr)
 	must(t, err)

@@ -17,7 +17,7 @@ import (
 // operations that need them answer their FAIL code, the server keeps
 // serving, and it recovers once the folder is back.
 func TestUnwritableFolder(t *testing.T) {
-	ts := startServer(t, Config{Sync: true})
+	ts := startServer(t, testConfig{Sync: true})
 	for _, s := range [][]string{{"REGISTER", "a"}, {"REGISTER", "b"}, {"CONNECT", "b", "1"}} {
 		if r := ts.do(t, wire.Op(s[0]), s[1], s[2:]...); r != "0" {
 			t.Fatalf("%v: %q", s, r)
@@ -79,7 +79,7 @@ func must(t *testing.T, err error) {
 func TestIdleConnections(t *testing.T) {
 	const idle = 1000
 	testenv.RaiseFileLimit(t, 2*idle+256) // both ends live in this process
-	ts := startServer(t, Config{ReadTimeout: time.Minute})
+	ts := startServer(t, testConfig{Config: Config{ReadTimeout: time.Minute}})
 	addr := ts.Addr().String()
 	conns := make([]net.Conn, 0, idle)
 	defer func() {

@@ -2,12 +2,14 @@ package central
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"net"
 	"strings"
 	"sync"
 	"time"
 
+	"p2p/internal/directory"
 	"p2p/internal/rpclog"
 	"p2p/internal/wire"
 )
@@ -75,47 +77,50 @@ func (s *Server) handle(conn net.Conn) {
 	_ = werr // the client went away; nothing to tell it
 }
 
-// answer asks the directory and appends the reply to buf.
+// answer asks the directory and appends the reply to buf. A failure that
+// is not one of §2's outcomes has been reported by the directory.
 func (s *Server) answer(buf []byte, req wire.Request, ip string) []byte {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
+	defer cancel()
 	d := s.dir
-	var o wire.Outcome
+	var err error
 	switch req.Op {
 	case wire.Register:
-		o = d.Register(req.Username)
+		err = d.Register(ctx, req.Username)
 	case wire.Unregister:
-		o = d.Unregister(req.Username)
+		err = d.Unregister(ctx, req.Username)
 	case wire.Connect:
 		if ip == "" {
-			o = wire.Failed
+			err = directory.ErrInvalid
 		} else {
-			o = d.Connect(req.Username, ip, req.Port)
+			err = d.Connect(ctx, req.Username, ip, req.Port)
 		}
 	case wire.Disconnect:
-		o = d.Disconnect(req.Username)
+		err = d.Disconnect(ctx, req.Username)
 	case wire.Publish:
-		o = d.Publish(req.Username, req.Filename, req.Description)
+		err = d.Publish(ctx, req.Username, req.Filename, req.Description)
 	case wire.Delete:
-		o = d.Delete(req.Username, req.Filename)
+		err = d.Delete(ctx, req.Username, req.Filename)
 	case wire.ListUsers:
 		var recs []wire.UserRecord
-		if recs, o = d.ListUsers(req.Username); o == wire.OK {
-			if out, err := wire.AppendUserList(buf, recs); err == nil {
+		if recs, err = d.ListUsers(ctx, req.Username); err == nil {
+			if out, aerr := wire.AppendUserList(buf, recs); aerr == nil {
 				return out
 			}
-			o = wire.Failed
+			err = directory.ErrInvalid
 		}
 	case wire.ListContent:
 		var recs []wire.FileRecord
-		if recs, o = d.ListContent(req.Username, req.Remote); o == wire.OK {
-			if out, err := wire.AppendFileList(buf, recs); err == nil {
+		if recs, err = d.ListContent(ctx, req.Username, req.Remote); err == nil {
+			if out, aerr := wire.AppendFileList(buf, recs); aerr == nil {
 				return out
 			}
-			o = wire.Failed
+			err = directory.ErrInvalid
 		}
 	default:
-		o = wire.Failed
+		err = directory.ErrInvalid
 	}
-	return wire.AppendStatus(buf, wire.StatusFor(req.Op, o))
+	return wire.AppendStatus(buf, wire.StatusFor(req.Op, directory.OutcomeOf(err)))
 }
 
 // peerIP is the dotted IPv4 address the request came from (getpeername),

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"p2p/internal/directory"
+	"p2p/internal/directory/csvstore"
 	"p2p/internal/rpclog"
 	"p2p/internal/testenv"
 	"p2p/internal/wire"
@@ -39,19 +41,36 @@ func (l *recLogger) all() []rpclog.Entry {
 
 type testServer struct {
 	*Server
+	store   directory.Store
 	dir     string
 	console *testenv.Buffer
 	errs    *testenv.Buffer
 	log     *recLogger
+	once    sync.Once
 }
 
-func startServer(t testing.TB, cfg Config) *testServer {
+// testConfig is a server's Config and the CSV store it answers from: a
+// new folder of the test's unless Dir is set.
+type testConfig struct {
+	Config
+	Dir  string
+	Sync bool
+}
+
+func startServer(t testing.TB, tc testConfig) *testServer {
 	t.Helper()
 	ts := &testServer{console: new(testenv.Buffer), errs: new(testenv.Buffer), log: new(recLogger)}
-	if cfg.Dir == "" {
-		cfg.Dir = t.TempDir()
+	if tc.Dir == "" {
+		tc.Dir = t.TempDir()
 	}
-	ts.dir = cfg.Dir
+	ts.dir = tc.Dir
+	store, err := csvstore.Open(csvstore.Options{Dir: tc.Dir, Sync: tc.Sync, Warn: ts.errs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.store = store
+	cfg := tc.Config
+	cfg.Directory = directory.New(store, directory.Options{Warn: ts.errs})
 	cfg.Addr = "127.0.0.1:0"
 	if cfg.Console == nil {
 		cfg.Console = ts.console
@@ -62,11 +81,22 @@ func startServer(t testing.TB, cfg Config) *testServer {
 	}
 	srv, err := Start(cfg)
 	if err != nil {
+		store.Close()
 		t.Fatal(err)
 	}
 	ts.Server = srv
-	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(func() { ts.Close() })
 	return ts
+}
+
+// Close stops the server, then closes its store.
+func (ts *testServer) Close() error {
+	var err error
+	ts.once.Do(func() {
+		ts.Server.Close()
+		err = ts.store.Close()
+	})
+	return err
 }
 
 // req builds the bytes of a request.

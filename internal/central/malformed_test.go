@@ -38,7 +38,7 @@ func rawExchange(t *testing.T, addr string, raw []byte, halfClose bool) []byte {
 }
 
 func TestMalformed(t *testing.T) {
-	ts := startServer(t, Config{ReadTimeout: 500 * time.Millisecond})
+	ts := startServer(t, testConfig{Config: Config{ReadTimeout: 500 * time.Millisecond}})
 	addr := ts.Addr().String()
 	if r := ts.do(t, wire.Register, "ok"); r != "0" {
 		t.Fatal(r)
@@ -98,7 +98,7 @@ func TestMalformed(t *testing.T) {
 // and delete distinct names; afterwards every acknowledged operation shows
 // in LIST_USERS, LIST_CONTENT and the CSVs.
 func TestConcurrentClients(t *testing.T) {
-	ts := startServer(t, Config{Sync: true})
+	ts := startServer(t, testConfig{Sync: true})
 	const clients = 24
 	var wg sync.WaitGroup
 	names := make([]string, clients)

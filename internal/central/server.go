@@ -26,21 +26,19 @@ import (
 // Config configures a Server. Zero values take the defaults below.
 type Config struct {
 	// Addr is the IPv4 TCP address to listen on, e.g. ":8888" or
-	// "127.0.0.1:0".
+	// "127.0.0.1:0". Unused when Listener is set.
 	Addr string
-	// Dir is the data folder of the directory (default "."). Unused when
-	// Store is set.
-	Dir string
-	// Sync makes the directory fsync every change before its reply.
-	Sync bool
-	// Store, when set, stands in for the CSV directory opened from Dir.
-	// The server does not close it.
-	Store directory.Directory
+	// Listener, when set, is the listener to serve (from Listen): a
+	// command takes its port before it opens the store, so that a server
+	// that cannot have its port never loads the data of one that runs.
+	Listener net.Listener
+	// Directory is the directory the server answers from (required). The
+	// server does not close its store: whoever opened it does, after Close.
+	Directory *directory.Directory
 	// Console receives the lines of §4 (default os.Stdout). Each line is
 	// one Write call, so an unbuffered writer shows it at once.
 	Console io.Writer
-	// Errors receives warnings: the directory's load report, storage and
-	// accept errors (default os.Stderr).
+	// Errors receives warnings: accept errors (default os.Stderr).
 	Errors io.Writer
 	// Logger receives every request that parses, after its reply is
 	// written (default: a logger that does nothing).
@@ -54,6 +52,10 @@ type Config struct {
 	// WriteTimeout bounds the time to send a reply (default
 	// DefaultWriteTimeout).
 	WriteTimeout time.Duration
+	// StoreTimeout bounds the time the directory may take to answer one
+	// request, as the deadline of its context (default
+	// DefaultStoreTimeout).
+	StoreTimeout time.Duration
 }
 
 // Defaults of Config.
@@ -61,6 +63,7 @@ const (
 	DefaultMaxConns     = 1024
 	DefaultReadTimeout  = 5 * time.Second
 	DefaultWriteTimeout = 10 * time.Second
+	DefaultStoreTimeout = 5 * time.Second
 )
 
 // shutdownGrace is how long Close lets a connection finish sending its
@@ -84,8 +87,7 @@ func (NopLogger) Log(rpclog.Entry) {}
 type Server struct {
 	cfg     Config
 	ln      net.Listener
-	dir     directory.Directory
-	ownDir  bool
+	dir     *directory.Directory
 	console *console
 	sem     chan struct{}
 	quit    chan struct{}
@@ -98,8 +100,7 @@ type Server struct {
 	once    sync.Once
 }
 
-// Start listens, opens the directory (refused when another server holds
-// the folder), prints "s> init server <ip>:<port>" and serves in the
+// Start listens, prints "s> init server <ip>:<port>" and serves in the
 // background until Close.
 func Start(cfg Config) (*Server, error) {
 	if cfg.Console == nil {
@@ -120,30 +121,27 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
+	if cfg.StoreTimeout <= 0 {
+		cfg.StoreTimeout = DefaultStoreTimeout
+	}
+	if cfg.Directory == nil {
+		return nil, errors.New("central: no directory")
+	}
 	s := &Server{
 		cfg:     cfg,
-		dir:     cfg.Store,
+		dir:     cfg.Directory,
 		console: &console{w: cfg.Console},
 		sem:     make(chan struct{}, cfg.MaxConns),
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 		conns:   make(map[net.Conn]struct{}),
 	}
-	// Listen before opening the directory: a server that cannot have its
-	// port must not load (and repair) the files of one that runs.
-	// No TCP keepalive: a connection lives for one request, under deadlines.
-	lc := net.ListenConfig{KeepAlive: -1}
-	ln, err := lc.Listen(context.Background(), "tcp4", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("central: %w", err)
-	}
-	if s.dir == nil {
-		d, err := directory.Open(directory.Options{Dir: cfg.Dir, Sync: cfg.Sync, Warn: cfg.Errors})
-		if err != nil {
-			ln.Close()
+	ln := cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = Listen(cfg.Addr); err != nil {
 			return nil, err
 		}
-		s.dir, s.ownDir = d, true
 	}
 	s.ln = ln
 	port := ln.Addr().(*net.TCPAddr).Port
@@ -152,13 +150,23 @@ func Start(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// Listen opens the server's IPv4 TCP listener on addr.
+func Listen(addr string) (net.Listener, error) {
+	// No TCP keepalive: a connection lives for one request, under deadlines.
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp4", addr)
+	if err != nil {
+		return nil, fmt.Errorf("central: %w", err)
+	}
+	return ln, nil
+}
+
 // Addr returns the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Close shuts the server down gracefully: it stops accepting, gives the
 // connections still sending their request shutdownGrace to finish, waits
-// for every request read to be answered, and closes the directory it
-// opened.
+// for every request read to be answered.
 func (s *Server) Close() error {
 	s.once.Do(func() {
 		close(s.quit)
@@ -172,9 +180,6 @@ func (s *Server) Close() error {
 		}
 		s.mu.Unlock()
 		s.wg.Wait()
-		if s.ownDir {
-			s.dir.Close()
-		}
 	})
 	return nil
 }

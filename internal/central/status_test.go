@@ -14,7 +14,7 @@ import (
 // exact reply bytes, the console line, the log entry and every file of the
 // data folder after each step.
 func TestEveryStatus(t *testing.T) {
-	ts := startServer(t, Config{Sync: true})
+	ts := startServer(t, testConfig{Sync: true})
 	addr := ts.Addr().String()
 	type step struct {
 		op    wire.Op

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"p2p/internal/directory"
 	"p2p/internal/wire"
 )
 
@@ -34,9 +35,9 @@ func readCSV(t *testing.T, path string) [][]string {
 // TestValuesRoundTrip sends values with spaces, ';', '"' and UTF-8 at the
 // longest lengths allowed and reads them back from the lists and the CSVs.
 func TestValuesRoundTrip(t *testing.T) {
-	ts := startServer(t, Config{})
+	ts := startServer(t, testConfig{})
 	user := strings.Repeat("é", 120) + ` a;"b` + strings.Repeat("x", 6) // 251 bytes
-	if len(user) != wire.MaxUsernameLen {
+	if len(user) != directory.MaxUsernameLen {
 		t.Fatalf("username of %d bytes", len(user))
 	}
 	name := func(i int) string { // 255 bytes
@@ -82,7 +83,7 @@ func TestValuesRoundTrip(t *testing.T) {
 	}
 	// And after a restart, from the files alone.
 	ts.Close()
-	ts2 := startServer(t, Config{Dir: ts.dir})
+	ts2 := startServer(t, testConfig{Dir: ts.dir})
 	if got, want := ts2.do(t, wire.ListContent, user, user), fileList(files...); got != want {
 		t.Errorf("list content after restart differs")
 	}
@@ -95,7 +96,7 @@ func TestValuesRoundTrip(t *testing.T) {
 // of 256 bytes without NUL gets the operation's last code, no console line
 // and no log entry.
 func TestLimits(t *testing.T) {
-	ts := startServer(t, Config{})
+	ts := startServer(t, testConfig{})
 	addr := ts.Addr().String()
 	for _, u := range []string{strings.Repeat("a", 252), "../x", "a/../../etc"} {
 		if r := ts.do(t, wire.Register, u); r != "2" {

@@ -55,7 +55,7 @@ func tryDo(addr string, req wire.Request) (wire.Status, error) {
 
 func startCentral(t testing.TB, logger central.Logger) string {
 	t.Helper()
-	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Dir: t.TempDir(), Console: io.Discard, Errors: io.Discard, Logger: logger})
+	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: testenv.CSVDirectory(t, t.TempDir()), Console: io.Discard, Errors: io.Discard, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

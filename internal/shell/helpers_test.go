@@ -26,7 +26,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{t: t, srvDir: t.TempDir(), console: new(testenv.Buffer)}
-	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Dir: w.srvDir, Console: w.console, Errors: new(testenv.Buffer)})
+	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: testenv.CSVDirectory(t, w.srvDir), Console: w.console, Errors: new(testenv.Buffer)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,10 +29,6 @@ const (
 // send: the field width less its NUL.
 const MaxValueLen = NameSize - 1
 
-// MaxUsernameLen is the longest username the central server accepts, so that
-// "<username>.csv" fits the 255-byte limit on a file name (§4).
-const MaxUsernameLen = 251
-
 // DateTimeLayout is the Go layout of the datetime field's value.
 const DateTimeLayout = "02/01/2006 15:04:05"
 

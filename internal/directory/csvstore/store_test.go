@@ -1,17 +1,56 @@
-package directory
+package csvstore
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"p2p/internal/directory"
 	"p2p/internal/wire"
 )
 
-func open(t *testing.T, dir string, warn *bytes.Buffer) *Store {
+// testStore answers the old way, one outcome per call, through the rules
+// of directory.Directory, so that each test reads as the sequence of §2
+// requests it plays.
+type testStore struct {
+	*Store
+	d *directory.Directory
+}
+
+var bg = context.Background()
+
+func (s testStore) Register(u string) wire.Outcome {
+	return directory.OutcomeOf(s.d.Register(bg, u))
+}
+func (s testStore) Unregister(u string) wire.Outcome {
+	return directory.OutcomeOf(s.d.Unregister(bg, u))
+}
+func (s testStore) Connect(u, ip, port string) wire.Outcome {
+	return directory.OutcomeOf(s.d.Connect(bg, u, ip, port))
+}
+func (s testStore) Disconnect(u string) wire.Outcome {
+	return directory.OutcomeOf(s.d.Disconnect(bg, u))
+}
+func (s testStore) Publish(u, f, d string) wire.Outcome {
+	return directory.OutcomeOf(s.d.Publish(bg, u, f, d))
+}
+func (s testStore) Delete(u, f string) wire.Outcome {
+	return directory.OutcomeOf(s.d.Delete(bg, u, f))
+}
+func (s testStore) ListUsers(u string) ([]wire.UserRecord, wire.Outcome) {
+	recs, err := s.d.ListUsers(bg, u)
+	return recs, directory.OutcomeOf(err)
+}
+func (s testStore) ListContent(u, r string) ([]wire.FileRecord, wire.Outcome) {
+	recs, err := s.d.ListContent(bg, u, r)
+	return recs, directory.OutcomeOf(err)
+}
+
+func open(t *testing.T, dir string, warn *bytes.Buffer) testStore {
 	t.Helper()
 	if warn == nil {
 		warn = new(bytes.Buffer)
@@ -20,7 +59,7 @@ func open(t *testing.T, dir string, warn *bytes.Buffer) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return testStore{s, directory.New(s, directory.Options{Warn: warn})}
 }
 
 func file(t *testing.T, path string) string {
@@ -172,7 +211,7 @@ func TestStoreUnwritable(t *testing.T) {
 	expect(t, "register c, repaired", s.Register("c"), wire.OK)
 	expect(t, "connect a, repaired", s.Connect("a", "1.1.1.1", "2"), wire.OK)
 	expect(t, "publish b, repaired", s.Publish("b", "f", "d"), wire.OK)
-	if !strings.Contains(warn.String(), "writable again") {
+	if !strings.Contains(warn.String(), "works again") {
 		t.Errorf("no recovery note: %q", warn.String())
 	}
 	if got := file(t, users); got != "a\nb\nc\n" {

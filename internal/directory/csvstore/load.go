@@ -1,4 +1,4 @@
-package directory
+package csvstore
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"p2p/internal/directory"
 	"p2p/internal/wire"
 )
 
@@ -43,7 +44,7 @@ func (s *Store) load() error {
 			why = r.err.Error()
 		case len(r.fields) != 1:
 			why = fmt.Sprintf("%d values, want 1 (username)", len(r.fields))
-		case !SafeName(r.fields[0]):
+		case !directory.SafeName(r.fields[0]):
 			why = "username cannot be a file name"
 		case s.users.has(r.fields[0]):
 			why = "username listed twice"
@@ -73,7 +74,7 @@ func (s *Store) load() error {
 			why = "user not in " + UsersFile
 		case s.conns.has(r.fields[0]):
 			why = "user connected twice"
-		case !validIP(r.fields[1]):
+		case !directory.ValidIP(r.fields[1]):
 			why = "bad ip"
 		case !wire.ValidPort(r.fields[2]):
 			why = "bad port"
@@ -118,7 +119,7 @@ func (s *Store) loadList(user string) error {
 			why = r.err.Error()
 		case len(r.fields) != 2:
 			why = fmt.Sprintf("%d values, want 2 (filename;description)", len(r.fields))
-		case !validValue(r.fields[0]) || !validValue(r.fields[1]):
+		case !directory.ValidValue(r.fields[0]) || !directory.ValidValue(r.fields[1]):
 			why = "value longer than 255 bytes or holding NUL"
 		case list.has(r.fields[0]):
 			why = "filename listed twice"

@@ -1,4 +1,4 @@
-package directory
+package csvstore
 
 import (
 	"fmt"
@@ -216,13 +216,7 @@ func (s *Store) finish(b *batch, err error, took time.Duration) {
 		}
 		next.err = fmt.Errorf("an earlier batch failed: %w", err)
 		close(next.done)
-		if !s.failing {
-			fmt.Fprintf(s.warn, "directory: cannot write to %s: %v (changes answer their FAIL code until it works again)\n", s.dir, err)
-			s.failing = true
-		}
-	} else if s.failing {
-		fmt.Fprintf(s.warn, "directory: %s is writable again\n", s.dir)
-		s.failing = false
+		err = fmt.Errorf("cannot write to %s: %w", s.dir, err)
 	}
 	b.err = err
 	close(b.done)

@@ -1,4 +1,4 @@
-package directory
+package csvstore
 
 // omap is a map that remembers insertion order, with O(1) add, lookup and
 // removal. A removed node keeps its links, so that undoing removals in

@@ -1,6 +1,8 @@
-package directory
+package csvstore
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -35,13 +37,13 @@ const (
 // addr is a connected user's GET_FILE address.
 type addr struct{ ip, port string }
 
-// Store is the Directory over the CSV files of §4. The state lives in
+// Store is the directory.Store over the CSV files of §4. The state lives in
 // memory under one lock; each change also joins the pending batch, which a
 // committer goroutine writes (appends where it can, one atomic rewrite per
 // file for removals), syncs once, and then releases: concurrent changes
 // share one sync (group commit). When a batch cannot be written, its
 // operations (and those queued behind it, which may depend on them) answer
-// wire.Failed, the memory is rolled back, and the files they touched are
+// an error, the memory is rolled back, and the files they touched are
 // rewritten whole with the next batch, so the store recovers as soon as the
 // folder is writable again.
 type Store struct {
@@ -58,7 +60,6 @@ type Store struct {
 	inflight *batch                   // the batch being written, nil when idle
 	dirty    dirtySet                 // files to rewrite whole (after a failure)
 	closed   bool
-	failing  bool // the last batch failed: report recovery once
 
 	// Gathering (see gather): the committer waits on gathered until the
 	// pending batch holds active changes, as many as the last batch and
@@ -76,8 +77,6 @@ type Store struct {
 	wake    chan struct{}
 	stopped chan struct{}
 }
-
-var _ Directory = (*Store)(nil)
 
 // Open loads the directory from opts.Dir (creating the folder and empty
 // files when missing), reports every damaged line on opts.Warn, repairs the
@@ -128,7 +127,7 @@ func Open(opts Options) (*Store, error) {
 }
 
 // Close waits for the pending changes to be written and stops the
-// committer. Calls after Close answer wire.Failed.
+// committer. Calls after Close return ErrClosed.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -182,32 +181,35 @@ func (s *Store) barrier() *batch {
 	return s.inflight
 }
 
-// await waits for b and returns o, or wire.Failed when b could not be
-// written.
-func (s *Store) await(b *batch, o wire.Outcome) wire.Outcome {
+// ErrClosed is returned by calls after Close.
+var ErrClosed = errors.New("csvstore: the store is closed")
+
+// await waits for b and returns its error (nil when b is nil: nothing to
+// wait for).
+func (s *Store) await(b *batch) error {
 	if b == nil {
-		return o
+		return nil
 	}
 	s.kick()
 	<-b.done
-	if b.err != nil {
-		return wire.Failed
-	}
-	return o
+	return b.err
 }
 
-// do runs f under the lock and returns its outcome once the state f saw,
-// or changed (then f has called s.change), is on disk.
-func (s *Store) do(f func() wire.Outcome) wire.Outcome {
+// do runs f under the lock and returns once the state f saw, or changed
+// (then f has called s.change), is on disk.
+func (s *Store) do(ctx context.Context, f func()) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return wire.Failed
+		return ErrClosed
 	}
-	o := f()
+	f()
 	b := s.barrier()
 	s.mu.Unlock()
-	return s.await(b, o)
+	return s.await(b)
 }
 
 // Stats counts the store's commits since Open.

@@ -1,0 +1,190 @@
+package csvstore
+
+import (
+	"context"
+
+	"p2p/internal/directory"
+	"p2p/internal/wire"
+)
+
+// The operations of directory.Store. Each reads the facts under the lock,
+// and when the precondition holds changes the memory, records the change
+// (and its undo) in the pending batch; it returns once that batch is on
+// disk. The context is checked before the change only: once a change has
+// joined a batch it is answered when the batch is written (a bounded
+// wait), never abandoned, since it might still reach the disk.
+
+var _ directory.Store = (*Store)(nil)
+
+// facts reads the requester's facts. Called with s.mu held.
+func (s *Store) facts(user string) directory.Facts {
+	return directory.Facts{Registered: s.users.has(user), Connected: s.conns.has(user)}
+}
+
+// Register adds user to users.csv.
+func (s *Store) Register(ctx context.Context, user string) (f directory.Facts, err error) {
+	err = s.do(ctx, func() {
+		if f = s.facts(user); f.Registered {
+			return
+		}
+		s.users.add(user, struct{}{})
+		b := s.change(func() { s.users.remove(user) })
+		b.usersAdd = append(b.usersAdd, user)
+	})
+	return f, err
+}
+
+// Unregister removes user, with its connection and published list.
+func (s *Store) Unregister(ctx context.Context, user string) (f directory.Facts, err error) {
+	err = s.do(ctx, func() {
+		if f = s.facts(user); !f.Registered {
+			return
+		}
+		nu := s.users.remove(user)
+		nc := s.conns.remove(user)
+		list := s.files[user]
+		delete(s.files, user)
+		b := s.change(func() {
+			if nc != nil {
+				s.files[user] = list
+				s.conns.restore(nc)
+			}
+			s.users.restore(nu)
+		})
+		b.usersRewrite = true
+		if nc != nil {
+			b.connRewrite = true
+			b.fileChange(user).rewrite = true
+		}
+	})
+	return f, err
+}
+
+// Connect records user;ip;port in connected.csv and creates the user's
+// empty files/<user>.csv.
+func (s *Store) Connect(ctx context.Context, user, ip, port string) (f directory.Facts, err error) {
+	err = s.do(ctx, func() {
+		if f = s.facts(user); !f.Registered || f.Connected {
+			return
+		}
+		s.conns.add(user, addr{ip, port})
+		s.files[user] = newOmap[string]()
+		b := s.change(func() {
+			delete(s.files, user)
+			s.conns.remove(user)
+		})
+		b.connAdd = append(b.connAdd, userRecord(user, addr{ip, port}))
+		b.fileChange(user).rewrite = true
+	})
+	return f, err
+}
+
+// Disconnect removes user's connection record and published list.
+func (s *Store) Disconnect(ctx context.Context, user string) (f directory.Facts, err error) {
+	err = s.do(ctx, func() {
+		if f = s.facts(user); !f.Registered || !f.Connected {
+			return
+		}
+		nc := s.conns.remove(user)
+		list := s.files[user]
+		delete(s.files, user)
+		b := s.change(func() {
+			s.files[user] = list
+			s.conns.restore(nc)
+		})
+		b.connRewrite = true
+		b.fileChange(user).rewrite = true
+	})
+	return f, err
+}
+
+// Publish appends filename;description to files/<user>.csv.
+func (s *Store) Publish(ctx context.Context, user, filename, description string, maxFiles int) (f directory.Facts, err error) {
+	err = s.do(ctx, func() {
+		if f = s.facts(user); !f.Registered || !f.Connected {
+			return
+		}
+		list := s.files[user]
+		f.Listed = list.has(filename)
+		f.Full = maxFiles > 0 && list.len() >= maxFiles
+		if f.Listed || f.Full {
+			return
+		}
+		list.add(filename, description)
+		b := s.change(func() { list.remove(filename) })
+		fc := b.fileChange(user)
+		fc.add = append(fc.add, wire.FileRecord{Filename: filename, Description: description})
+	})
+	return f, err
+}
+
+// Delete removes filename from files/<user>.csv.
+func (s *Store) Delete(ctx context.Context, user, filename string) (f directory.Facts, err error) {
+	err = s.do(ctx, func() {
+		if f = s.facts(user); !f.Registered || !f.Connected {
+			return
+		}
+		list := s.files[user]
+		n := list.remove(filename)
+		if f.Listed = n != nil; !f.Listed {
+			return
+		}
+		b := s.change(func() { list.restore(n) })
+		b.fileChange(user).rewrite = true
+	})
+	return f, err
+}
+
+// ListUsers returns every connected user, in the order they connected.
+// The slice is shared with other callers until the connections change: it
+// must not be modified.
+func (s *Store) ListUsers(ctx context.Context, user string) (f directory.Facts, recs []wire.UserRecord, err error) {
+	err = s.do(ctx, func() {
+		if f = s.facts(user); f.Registered && f.Connected {
+			recs = s.connRecords()
+		}
+	})
+	if err != nil {
+		return f, nil, err
+	}
+	return f, recs, nil
+}
+
+// ListContent returns remote's published list, in publishing order.
+func (s *Store) ListContent(ctx context.Context, user, remote string) (f directory.Facts, recs []wire.FileRecord, err error) {
+	err = s.do(ctx, func() {
+		f = s.facts(user)
+		f.RemoteRegistered = s.users.has(remote)
+		f.RemoteConnected = s.conns.has(remote)
+		if f.Registered && f.Connected && f.RemoteConnected {
+			recs = fileRecords(s.files[remote])
+		}
+	})
+	if err != nil {
+		return f, nil, err
+	}
+	return f, recs, nil
+}
+
+// connRecords returns the connected users, in the order they connected:
+// one slice, shared by every caller until the connections change (it must
+// not be modified). Called with s.mu held.
+func (s *Store) connRecords() []wire.UserRecord {
+	if s.connsSnap == nil || s.connsSnapVersion != s.conns.version {
+		snap := make([]wire.UserRecord, 0, s.conns.len())
+		s.conns.each(func(u string, a addr) { snap = append(snap, userRecord(u, a)) })
+		s.connsSnap, s.connsSnapVersion = snap, s.conns.version
+	}
+	return s.connsSnap
+}
+
+// fileRecords copies a published list (nil: not connected, an empty
+// list), in publishing order.
+func fileRecords(list *omap[string]) []wire.FileRecord {
+	if list == nil {
+		return []wire.FileRecord{}
+	}
+	recs := make([]wire.FileRecord, 0, list.len())
+	list.each(func(f, d string) { recs = append(recs, wire.FileRecord{Filename: f, Description: d}) })
+	return recs
+}
