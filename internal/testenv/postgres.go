@@ -36,6 +36,10 @@ type PostgresOptions struct {
 	// their WAL is written: faster, and enough for every test that does not
 	// kill the cluster.
 	SyncCommit bool
+	// Durable runs the cluster as a production one would: fsync on, full
+	// page writes, synchronous commit (implies SyncCommit). For
+	// measurements of commit costs.
+	Durable bool
 }
 
 // PGCluster is a throwaway PostgreSQL cluster: a data folder under /tmp,
@@ -152,13 +156,16 @@ func (c *PGCluster) Start() error {
 	if c.proc != nil {
 		return nil
 	}
-	sync := "off"
-	if c.opts.SyncCommit {
-		sync = "on"
-	}
 	args := []string{"-D", filepath.Join(c.root, "data"), "-k", c.root, "-c", "listen_addresses=",
-		"-F", "-c", "synchronous_commit=" + sync, "-c", "full_page_writes=off",
 		"-c", "max_connections=200", "-c", "shared_buffers=16MB", "-c", "max_wal_size=256MB"}
+	switch {
+	case c.opts.Durable:
+		args = append(args, "-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on")
+	case c.opts.SyncCommit:
+		args = append(args, "-F", "-c", "synchronous_commit=on", "-c", "full_page_writes=off")
+	default:
+		args = append(args, "-F", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
 	logf, err := os.OpenFile(filepath.Join(c.root, "postgres.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return err

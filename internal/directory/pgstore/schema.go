@@ -65,6 +65,22 @@ CREATE TABLE p2p.files (
 -- 1 registered, 2 connected, 4 listed, 8 full. Each is one transaction
 -- (the caller's implicit one); each statement takes a fresh snapshot.
 
+-- lock_user locks u's row against every other change of u, and reports
+-- whether u is registered. A locking statement that waited for the row
+-- and then found it deleted reports nothing, even when u was registered
+-- again meanwhile (its snapshot is older): so a plain look from a fresh
+-- snapshot decides whether u is gone, or to lock again.
+CREATE FUNCTION p2p.lock_user(u bytea) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+	LOOP
+		PERFORM FROM p2p.users WHERE name = u FOR NO KEY UPDATE;
+		IF FOUND THEN RETURN true; END IF;
+		PERFORM FROM p2p.users WHERE name = u;
+		IF NOT FOUND THEN RETURN false; END IF;
+	END LOOP;
+END $$;
+
 CREATE FUNCTION p2p.register(u bytea) RETURNS integer
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -76,18 +92,20 @@ END $$;
 CREATE FUNCTION p2p.unregister(u bytea) RETURNS integer
 LANGUAGE plpgsql AS $$
 BEGIN
-	-- Cascades to the connection, then to the list.
-	DELETE FROM p2p.users WHERE name = u;
-	IF FOUND THEN RETURN 1; END IF;
-	RETURN 0;
+	LOOP
+		-- Cascades to the connection, then to the list.
+		DELETE FROM p2p.users WHERE name = u;
+		IF FOUND THEN RETURN 1; END IF;
+		PERFORM FROM p2p.users WHERE name = u; -- as in lock_user
+		IF NOT FOUND THEN RETURN 0; END IF;
+	END LOOP;
 END $$;
 
 CREATE FUNCTION p2p.connect(u bytea, u_ip bytea, u_port bytea) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE n bigint;
 BEGIN
-	PERFORM FROM p2p.users WHERE name = u FOR NO KEY UPDATE;
-	IF NOT FOUND THEN RETURN 0; END IF;
+	IF NOT p2p.lock_user(u) THEN RETURN 0; END IF;
 	PERFORM FROM p2p.conns WHERE name = u;
 	IF FOUND THEN RETURN 3; END IF;
 	UPDATE p2p.conn_clock SET last = last + 1 RETURNING last INTO n;
@@ -98,8 +116,7 @@ END $$;
 CREATE FUNCTION p2p.disconnect(u bytea) RETURNS integer
 LANGUAGE plpgsql AS $$
 BEGIN
-	PERFORM FROM p2p.users WHERE name = u FOR NO KEY UPDATE;
-	IF NOT FOUND THEN RETURN 0; END IF;
+	IF NOT p2p.lock_user(u) THEN RETURN 0; END IF;
 	-- Cascades to the list.
 	DELETE FROM p2p.conns WHERE name = u;
 	IF FOUND THEN RETURN 3; END IF;
@@ -112,8 +129,7 @@ DECLARE
 	facts integer := 3;
 	n bigint;
 BEGIN
-	PERFORM FROM p2p.users WHERE name = u FOR NO KEY UPDATE;
-	IF NOT FOUND THEN RETURN 0; END IF;
+	IF NOT p2p.lock_user(u) THEN RETURN 0; END IF;
 	PERFORM FROM p2p.conns WHERE name = u;
 	IF NOT FOUND THEN RETURN 1; END IF;
 	PERFORM FROM p2p.files WHERE owner = u AND filename = f;
@@ -133,8 +149,7 @@ END $$;
 CREATE FUNCTION p2p.delete(u bytea, f bytea) RETURNS integer
 LANGUAGE plpgsql AS $$
 BEGIN
-	PERFORM FROM p2p.users WHERE name = u FOR NO KEY UPDATE;
-	IF NOT FOUND THEN RETURN 0; END IF;
+	IF NOT p2p.lock_user(u) THEN RETURN 0; END IF;
 	PERFORM FROM p2p.conns WHERE name = u;
 	IF NOT FOUND THEN RETURN 1; END IF;
 	DELETE FROM p2p.files WHERE owner = u AND filename = f;
