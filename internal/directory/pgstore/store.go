@@ -82,6 +82,9 @@ const (
 // to retry).
 const maxAttempts = 3
 
+// ErrDSN is returned by Open for a connection string that does not parse.
+var ErrDSN = errors.New("pgstore: bad connection string")
+
 // ErrClosed is returned by calls after Close.
 var ErrClosed = errors.New("pgstore: the store is closed")
 
@@ -93,6 +96,9 @@ type Store struct {
 	closed atomic.Bool
 	ready  atomic.Bool   // the schema is known to be current
 	schema chan struct{} // one slot: one schema attempt at a time
+	// schemaErr is the error of the last schema attempt, until one
+	// succeeds; written with the slot of schema held.
+	schemaErr atomic.Pointer[error]
 }
 
 // Open connects to the database dsn names (a URL or key=value string, as
@@ -102,7 +108,7 @@ type Store struct {
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: %w", err)
+		return nil, fmt.Errorf("%w: %v", ErrDSN, err)
 	}
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = DefaultMaxConns
@@ -165,12 +171,24 @@ func (s *Store) ensureSchema(ctx context.Context) error {
 		return nil
 	}
 	if err := migrate(ctx, s.pool); err != nil {
-		if errors.Is(err, ErrSchemaNewer) {
-			return err
+		if !errors.Is(err, ErrSchemaNewer) {
+			err = fmt.Errorf("pgstore: schema: %w", err)
 		}
-		return fmt.Errorf("pgstore: schema: %w", err)
+		s.schemaErr.Store(&err)
+		return err
 	}
 	s.ready.Store(true)
+	s.schemaErr.Store(nil)
+	return nil
+}
+
+// SchemaErr returns why the store could not make or check the schema yet
+// (the error of the last attempt: with Options.Lazy, Open may return a
+// Store whose database was unreachable), or nil once it has.
+func (s *Store) SchemaErr() error {
+	if p := s.schemaErr.Load(); p != nil && !s.ready.Load() {
+		return *p
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"os"
 	"reflect"
 	"strings"
@@ -314,6 +315,8 @@ func TestOpenBadDSN(t *testing.T) {
 		if s, err := Open(bg, dsn, Options{Lazy: true}); err == nil {
 			s.Close()
 			t.Errorf("%q: Open succeeded", dsn)
+		} else if !errors.Is(err, ErrDSN) {
+			t.Errorf("%q: %v, want ErrDSN", dsn, err)
 		}
 	}
 }
