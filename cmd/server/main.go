@@ -1,6 +1,6 @@
 // Command server is the central directory server of PROTOCOL.md §2 and §4:
 //
-//	server -p <port> [-d <dir>] [-sync=false] [-max-conns n] [-read-timeout d] [-write-timeout d]
+//	server -p <port> [-d <dir>] [-sync=false] [-max-conns n] [-read-timeout d] [-write-timeout d] [-store-timeout d]
 //
 // It keeps users.csv, connected.csv and files/<user>.csv in the data folder
 // (-d, default the working directory), prints the console lines of §4 on
@@ -24,7 +24,7 @@ import (
 	"p2p/internal/rpclog"
 )
 
-const usage = "usage: server -p <port 1024..65535> [-d <data dir>] [-sync=true|false] [-max-conns <n>] [-read-timeout <duration>] [-write-timeout <duration>]"
+const usage = "usage: server -p <port 1024..65535> [-d <data dir>] [-sync=true|false] [-max-conns <n>] [-read-timeout <duration>] [-write-timeout <duration>] [-store-timeout <duration>]"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -39,8 +39,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	maxConns := fs.Int("max-conns", central.DefaultMaxConns, "connections served at once")
 	readTimeout := fs.Duration("read-timeout", central.DefaultReadTimeout, "time allowed to receive a request")
 	writeTimeout := fs.Duration("write-timeout", central.DefaultWriteTimeout, "time allowed to send a reply")
+	storeTimeout := fs.Duration("store-timeout", central.DefaultStoreTimeout, "time the directory may take to answer a request")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || !validPort(*port) ||
-		*maxConns < 1 || *readTimeout <= 0 || *writeTimeout <= 0 {
+		*maxConns < 1 || *readTimeout <= 0 || *writeTimeout <= 0 || *storeTimeout <= 0 {
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
@@ -72,6 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		MaxConns:     *maxConns,
 		ReadTimeout:  *readTimeout,
 		WriteTimeout: *writeTimeout,
+		StoreTimeout: *storeTimeout,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "server: %v\n", err)
