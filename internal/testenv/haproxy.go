@@ -13,9 +13,10 @@ import (
 // HAProxy runs haproxy in the foreground with the repository's
 // scripts/haproxy.cfg (the file `make cluster` uses), listening on front
 // and balancing over server1 and server2 (host:port each). It returns
-// once front accepts connections and stops haproxy when t ends. Without
-// haproxy installed the test is Unavailable.
-func HAProxy(t testing.TB, front, server1, server2 string) {
+// the running command (for its CPU time) once front accepts connections,
+// and stops haproxy when t ends. Without haproxy installed the test is
+// Unavailable.
+func HAProxy(t testing.TB, front, server1, server2 string) *exec.Cmd {
 	t.Helper()
 	bin := LookPath(t, "haproxy")
 	cfg := filepath.Join(RepoRoot(), "scripts", "haproxy.cfg")
@@ -37,7 +38,7 @@ func HAProxy(t testing.TB, front, server1, server2 string) {
 		c, err := net.DialTimeout("tcp4", front, time.Second)
 		if err == nil {
 			c.Close()
-			return
+			return cmd
 		}
 		select {
 		case err := <-done:
