@@ -1,7 +1,7 @@
 // Command server is the central directory server of PROTOCOL.md §2 and §4:
 //
-//	server -p <port> [-d <dir>] [-sync=false] [-max-conns n] [-read-timeout d] [-write-timeout d]
-//	server -p <port> -db <dsn> [-max-conns n] [-read-timeout d] [-write-timeout d]
+//	server -p <port> [-d <dir>] [-sync=false] [-max-conns n] [-read-timeout d] [-write-timeout d] [-store-timeout d]
+//	server -p <port> -db <dsn> [-max-conns n] [-read-timeout d] [-write-timeout d] [-store-timeout d]
 //
 // It keeps users.csv, connected.csv and files/<user>.csv in the data folder
 // (-d, default the working directory), or, with -db, the directory in the
@@ -9,8 +9,8 @@
 // server started on it (-d and -sync are for the CSV files, and refused
 // with -db). A database that does not answer at start does not stop the
 // server: it warns, answers every request its last code, and makes or
-// upgrades the schema once the database answers. It prints the console lines of §4 on
-// stdout, hands every parsed request to the log server of §6 (found through
+// upgrades the schema once the database answers. It prints the console
+// lines of §4 on stdout, hands every parsed request to the log server of §6 (found through
 // LOG_RPC_IP and LOG_RPC_PORT, or the portmapper), and on SIGINT or SIGTERM
 // stops accepting, answers the requests in flight and exits 0. Bad flags print one usage line and exit 2.
 package main
@@ -34,7 +34,7 @@ import (
 	"p2p/internal/rpclog"
 )
 
-const usage = "usage: server -p <port 1024..65535> [-d <data dir> [-sync=true|false] | -db <postgres dsn>] [-max-conns <n>] [-read-timeout <duration>] [-write-timeout <duration>]"
+const usage = "usage: server -p <port 1024..65535> [-d <data dir> [-sync=true|false] | -db <postgres dsn>] [-max-conns <n>] [-read-timeout <duration>] [-write-timeout <duration>] [-store-timeout <duration>]"
 
 // openTimeout bounds the first attempt to reach the database at start.
 const openTimeout = 10 * time.Second
@@ -52,12 +52,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	maxConns := fs.Int("max-conns", central.DefaultMaxConns, "connections served at once")
 	readTimeout := fs.Duration("read-timeout", central.DefaultReadTimeout, "time allowed to receive a request")
 	writeTimeout := fs.Duration("write-timeout", central.DefaultWriteTimeout, "time allowed to send a reply")
+	storeTimeout := fs.Duration("store-timeout", central.DefaultStoreTimeout, "time the directory may take to answer a request")
 	db := fs.String("db", "", "PostgreSQL connection string (URL or key=value) of a directory shared by several servers")
 	err := fs.Parse(args)
 	csvFlags := false
 	fs.Visit(func(f *flag.Flag) { csvFlags = csvFlags || f.Name == "d" || f.Name == "sync" })
 	if err != nil || fs.NArg() > 0 || !validPort(*port) ||
-		*maxConns < 1 || *readTimeout <= 0 || *writeTimeout <= 0 || *db != "" && csvFlags {
+		*maxConns < 1 || *readTimeout <= 0 || *writeTimeout <= 0 || *storeTimeout <= 0 || *db != "" && csvFlags {
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
@@ -98,6 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		MaxConns:     *maxConns,
 		ReadTimeout:  *readTimeout,
 		WriteTimeout: *writeTimeout,
+		StoreTimeout: *storeTimeout,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "server: %v\n", err)
