@@ -40,6 +40,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -49,10 +50,11 @@ import (
 
 // Options configure a Store. The zero value is usable.
 type Options struct {
-	// MaxConns is the size of the connection pool (default
-	// DefaultMaxConns). Each server holds up to this many PostgreSQL
-	// sessions: servers × MaxConns must stay under the database's
-	// max_connections.
+	// MaxConns is the size of the connection pool (default: the
+	// connection string's pool_max_conns, else DefaultMaxConns). Each
+	// server holds up to this many PostgreSQL sessions: servers × MaxConns
+	// must stay under the database's max_connections. Requests beyond it
+	// wait for a connection, within their deadline.
 	MaxConns int32
 	// ConnectTimeout bounds one attempt to open a connection, when the
 	// connection string sets none (connect_timeout); default
@@ -110,10 +112,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDSN, err)
 	}
-	if opts.MaxConns <= 0 {
-		opts.MaxConns = DefaultMaxConns
+	switch {
+	case opts.MaxConns > 0:
+		cfg.MaxConns = opts.MaxConns
+	case !strings.Contains(dsn, "pool_max_conns"):
+		cfg.MaxConns = DefaultMaxConns
 	}
-	cfg.MaxConns = opts.MaxConns
 	cfg.MinConns = 0
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout

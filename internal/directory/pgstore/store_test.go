@@ -332,3 +332,19 @@ func TestClosed(t *testing.T) {
 		t.Fatalf("list users after close: %v", err)
 	}
 }
+
+// TestPoolSize: the pool is Options.MaxConns, else the connection
+// string's pool_max_conns, else DefaultMaxConns.
+func TestPoolSize(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	for _, c := range []struct {
+		dsn  string
+		opt  int32
+		want int32
+	}{{dsn, 0, DefaultMaxConns}, {dsn, 3, 3}, {dsn + " pool_max_conns=5", 0, 5}, {dsn + " pool_max_conns=5", 2, 2}} {
+		s := openStore(t, c.dsn, Options{MaxConns: c.opt})
+		if got := s.pool.Config().MaxConns; got != c.want {
+			t.Errorf("%q, MaxConns %d: pool of %d, want %d", c.dsn, c.opt, got, c.want)
+		}
+	}
+}
