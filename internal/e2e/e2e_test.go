@@ -41,6 +41,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	testenv.StopPostgres()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -121,7 +122,13 @@ func (p *proc) expect(n int) []string {
 		}
 		have := append([]string(nil), p.lines[p.next:]...)
 		p.mu.Unlock()
-		if time.Now().After(deadline) {
+		exited := false
+		select {
+		case <-p.done: // all its lines are in: waiting longer cannot help
+			exited = true
+		default:
+		}
+		if exited || time.Now().After(deadline) {
 			p.t.Fatalf("%s: waited for %d lines, have %q; stderr: %s", p.name, n, have, p.errb.String())
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -65,6 +65,17 @@ func (c *PGCluster) DSN(db string) string {
 	return fmt.Sprintf("host=%s port=5432 user=postgres dbname=%s sslmode=disable", c.root, db)
 }
 
+// PID returns the running postmaster's process id (0 when stopped): its
+// CPU time and its backends', for measurements.
+func (c *PGCluster) PID() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.proc == nil {
+		return 0
+	}
+	return c.proc.Pid
+}
+
 // Socket is the folder holding the cluster's unix socket (the host of its
 // connection strings).
 func (c *PGCluster) Socket() string { return c.root }
