@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -83,7 +84,7 @@ func fail(format string, args ...any) (Result, error) {
 func (d *downloader) try(op wire.Op) (Result, error) {
 	req, err := wire.AppendPeerRequest(nil, op, d.remote)
 	if err != nil {
-		return fail("GET_FILE %q: %v", d.remote, err)
+		return fail("GET_FILE %s: %v", show.Quoted(d.remote), err)
 	}
 	dialer := net.Dialer{Timeout: d.cfg.DialTimeout}
 	nc, err := dialer.DialContext(d.ctx, "tcp4", d.addr)
@@ -120,7 +121,7 @@ func (d *downloader) try(op wire.Op) (Result, error) {
 		if !ok {
 			o = wire.Failed
 		}
-		return Result{Outcome: o}, fmt.Errorf("peer %s answered %s %q with status %d", d.addr, op, d.remote, st)
+		return Result{Outcome: o}, fmt.Errorf("peer %s answered %s %s with status %d", d.addr, op, show.Quoted(d.remote), st)
 	}
 	d.started = true
 	size := int64(-1)
@@ -139,7 +140,7 @@ func (d *downloader) try(op wire.Op) (Result, error) {
 		if d.ctx.Err() != nil {
 			err = d.ctx.Err()
 		}
-		return fail("GET_FILE %q from %s: %w", d.remote, d.addr, err)
+		return fail("GET_FILE %s from %s: %w", show.Quoted(d.remote), d.addr, err)
 	}
 	return Result{Outcome: wire.OK, Bytes: n, Sized: size >= 0}, nil
 }

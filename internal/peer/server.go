@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -160,7 +161,7 @@ func (s *Server) serve(c *net.TCPConn) {
 	f, st, status := s.open(name)
 	if status != wire.StatusOK {
 		if status == statusNotFound {
-			s.logf("%s from %s: %q: not published or not on disk", op, who, name)
+			s.logf("%s from %s: %s: not published or not on disk", op, who, show.Quoted(name))
 		}
 		s.writeStatus(c, status)
 		return
@@ -175,16 +176,16 @@ func (s *Server) serve(c *net.TCPConn) {
 	}
 	c.SetWriteDeadline(time.Now().Add(s.cfg.IdleTimeout))
 	if _, err := c.Write(head); err != nil {
-		s.logf("%s from %s: %q: %v", op, who, name, err)
+		s.logf("%s from %s: %s: %v", op, who, show.Quoted(name), err)
 		return
 	}
 	n, err := copyChunks(c, f, size, c.SetWriteDeadline, s.cfg.IdleTimeout, nil)
 	if err != nil {
-		s.logf("%s from %s: %q: sent %d bytes, then: %v", op, who, name, n, err)
+		s.logf("%s from %s: %s: sent %d bytes, then: %v", op, who, show.Quoted(name), n, err)
 		return
 	}
 	s.finish(c)
-	s.logf("sent %q to %s (%d bytes)", name, who, n)
+	s.logf("sent %s to %s (%d bytes)", show.Quoted(name), who, n)
 }
 
 // Statuses of §3.
@@ -206,7 +207,7 @@ func (s *Server) open(name string) (*os.File, os.FileInfo, wire.Status) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, statusNotFound
 		}
-		s.logf("GET_FILE %q: %v", name, err)
+		s.logf("GET_FILE %s: %v", show.Quoted(name), err)
 		return nil, nil, statusFailed
 	}
 	st, err := f.Stat()
@@ -215,7 +216,7 @@ func (s *Server) open(name string) (*os.File, os.FileInfo, wire.Status) {
 	}
 	if err != nil {
 		f.Close()
-		s.logf("GET_FILE %q: %v", name, err)
+		s.logf("GET_FILE %s: %v", show.Quoted(name), err)
 		return nil, nil, statusFailed
 	}
 	return f, st, wire.StatusOK

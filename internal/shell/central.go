@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -20,14 +21,14 @@ func (s *Shell) datetime(ctx context.Context, op wire.Op) (string, bool) {
 	defer cancel()
 	dt, err := s.cfg.Clock.Now(ctx)
 	if err == nil && (len(dt) > wire.DateTimeSize-1 || dt == "") {
-		err = fmt.Errorf("the web service answered %q, which is no datetime", dt)
+		err = fmt.Errorf("the web service answered %s, which is no datetime", show.Quoted(dt))
 	}
 	if err != nil {
 		s.out.errline(fmt.Sprintf("%s: %v (nothing sent)", op, err))
 		s.out.line(wire.FailLine(op))
 		return "", false
 	}
-	s.out.line(dt)
+	s.out.line(show.Value(dt))
 	return dt, true
 }
 

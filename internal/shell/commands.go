@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -69,7 +70,7 @@ func split(line string) (command, []string, error) {
 	word, tail := cut(line)
 	c, ok := lookup(word)
 	if !ok {
-		return c, nil, fmt.Errorf("unknown command %q; type HELP for the list", word)
+		return c, nil, fmt.Errorf("unknown command %s; type HELP for the list", show.Quoted(word))
 	}
 	var args []string
 	for range c.args {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"p2p/internal/peer"
+	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -66,7 +67,7 @@ func (s *Shell) peerAddr(user string) (string, error) {
 			return net.JoinHostPort(u.IP, u.Port), nil
 		}
 	}
-	return "", fmt.Errorf("%q is not in %s", user, filepath.Base(s.usersPath(s.User())))
+	return "", fmt.Errorf("%s is not in %s", show.Quoted(user), filepath.Base(s.usersPath(s.User())))
 }
 
 // refresh runs the LIST_USERS of GET_FILE (with the command's datetime) and
@@ -81,7 +82,7 @@ func (s *Shell) refresh(ctx context.Context, dt, user string) (string, error) {
 			return net.JoinHostPort(u.IP, u.Port), nil
 		}
 	}
-	return "", fmt.Errorf("%q is not connected", user)
+	return "", fmt.Errorf("%s is not connected", show.Quoted(user))
 }
 
 // download runs peer.Download with the progress line when asked for.

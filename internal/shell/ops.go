@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"p2p/internal/peer"
+	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -119,7 +120,7 @@ func (s *Shell) listUsers(ctx context.Context, _ []string) {
 	users, ok := s.fetchUsers(ctx, dt, true)
 	if ok {
 		for _, u := range users {
-			s.out.line("\t" + u.Username + " " + u.IP + " " + u.Port)
+			s.out.line("\t" + show.Value(u.Username) + " " + show.Value(u.IP) + " " + show.Value(u.Port))
 		}
 	}
 }
@@ -165,7 +166,7 @@ func (s *Shell) listContent(ctx context.Context, args []string) {
 	})
 	if ok && st == wire.StatusOK {
 		for _, f := range files {
-			s.out.line("\t" + f.Filename + " \"" + f.Description + "\"")
+			s.out.line("\t" + show.Value(f.Filename) + " \"" + show.Value(f.Description) + "\"")
 		}
 	}
 }

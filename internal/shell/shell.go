@@ -5,17 +5,22 @@
 //
 // stdout carries only the lines of the contract: the datetime line, the
 // result line, list lines (one tab first) and nothing else. Reasons,
-// warnings, usage messages, HELP and progress go to stderr.
+// warnings, usage messages, HELP and progress go to stderr. Every value
+// another party chose (usernames, filenames, descriptions, addresses, the
+// web service's datetime, names in a peer's request) is shown through
+// package show on both (§7 "Showing values").
 package shell
 
 import (
 	"context"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"p2p/internal/peer"
+	"p2p/internal/show"
 )
 
 // Clock is the web service as the shell needs it: datetime.Client.
@@ -158,10 +163,23 @@ func (c *console) line(s string) {
 	io.WriteString(c.stdout, s+"\n")
 }
 
+// errline writes a message to stderr. Messages name values that others
+// chose (a peer's request, a server's answer), so each of its lines is
+// shown by package show: whatever a value holds, it cannot add a line or
+// reach the terminal. (Value-level escaping where a message is built is
+// kept too: show is idempotent.)
 func (c *console) errline(s string) {
+	var b []byte
+	for l := range strings.Lines(s) {
+		l, nl := strings.CutSuffix(l, "\n")
+		b = show.Append(b, l)
+		if nl {
+			b = append(b, '\n')
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	io.WriteString(c.stderr, s+"\n")
+	c.stderr.Write(append(b, '\n'))
 }
 
 // raw writes to stderr as is (progress lines that rewrite themselves).
