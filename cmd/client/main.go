@@ -71,6 +71,7 @@ func run(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		Stderr:     stderr,
 		Progress:   readline.IsTerminal(int(stderr.Fd())),
 	})
+	sh.RemoveStaleTemp()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if interactive {

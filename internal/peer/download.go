@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"p2p/internal/show"
+	"p2p/internal/tempfile"
 	"p2p/internal/wire"
 )
 
@@ -200,20 +201,14 @@ func (d *downloader) receive(c *net.TCPConn, dl *cancelDeadlines, size int64) (i
 }
 
 // createTemp creates the temporary file beside local, readable like a file
-// the user would create. Its name is kept within the 255-byte limit on a
-// file name, whatever local's length.
+// the user would create, named and locked by package tempfile so that a
+// client that crashed mid-transfer has it removed by the next one to start
+// in that folder. Its name fits the 255-byte limit on a file name,
+// whatever local's length.
 func createTemp(local string) (*os.File, error) {
 	dir, base := filepath.Split(local)
 	if dir == "" {
 		dir = "."
 	}
-	if len(base) > 200 {
-		base = base[:200]
-	}
-	f, err := os.CreateTemp(dir, "."+base+".*.part")
-	if err != nil {
-		return nil, err
-	}
-	f.Chmod(0o644)
-	return f, nil
+	return tempfile.Create(dir, base)
 }

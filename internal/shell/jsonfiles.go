@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"p2p/internal/tempfile"
 	"p2p/internal/wire"
 )
 
@@ -88,8 +89,8 @@ func jsonString(v string) string {
 // writeFileAtomic writes data to a temporary file in path's folder, syncs
 // it and renames it over path: a reader sees the old file or the new one.
 func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".p2p-json-*.tmp")
+	dir, base := filepath.Split(path)
+	f, err := tempfile.Create(dir, base)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
@@ -97,14 +98,13 @@ func writeFileAtomic(path string, data []byte) error {
 	if err == nil {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
 	if err == nil {
 		err = os.Rename(f.Name(), path)
+	}
+	// Closed after the rename: the lock keeps the temporary file from
+	// a cleaning client until it has its name.
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		os.Remove(f.Name())

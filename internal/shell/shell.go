@@ -21,6 +21,7 @@ import (
 
 	"p2p/internal/peer"
 	"p2p/internal/show"
+	"p2p/internal/tempfile"
 )
 
 // Clock is the web service as the shell needs it: datetime.Client.
@@ -100,6 +101,21 @@ func New(cfg Config) *Shell {
 		cfg.Stderr = io.Discard
 	}
 	return &Shell{cfg: cfg, out: &console{stdout: cfg.Stdout, stderr: cfg.Stderr}}
+}
+
+// RemoveStaleTemp removes, from the working directory, the temporary files
+// (downloads on their way, JSON files being rewritten) that a client which
+// crashed or was killed left behind; those of clients still running, here
+// or on another host sharing the folder, stay (package tempfile). The
+// client calls it once at start.
+func (s *Shell) RemoveStaleTemp() {
+	removed, err := tempfile.RemoveStale(s.cfg.Dir)
+	for _, name := range removed {
+		s.out.errline("removed " + show.Quoted(name) + ", left by a client that ended mid-write")
+	}
+	if err != nil {
+		s.out.errline("warning: looking for leftover temporary files: " + err.Error())
+	}
 }
 
 // User is the username requests carry now: the current user (the most
