@@ -58,31 +58,27 @@ func (s *Shell) fail(err error) {
 
 // peerAddr finds user's ip:port in listusers-<me>.json.
 func (s *Shell) peerAddr(user string) (string, error) {
-	users, err := s.readUsers(s.User())
+	u, err := s.findUser(s.User(), user)
 	if err != nil {
 		return "", fmt.Errorf("no usable user list (%v)", err)
 	}
-	for _, u := range users {
-		if u.Username == user {
-			return net.JoinHostPort(u.IP, u.Port), nil
-		}
+	if u == nil {
+		return "", fmt.Errorf("%s is not in listusers-%s.json", show.Quoted(user), show.Value(s.User()))
 	}
-	return "", fmt.Errorf("%s is not in %s", show.Quoted(user), filepath.Base(s.usersPath(s.User())))
+	return net.JoinHostPort(u.IP, u.Port), nil
 }
 
 // refresh runs the LIST_USERS of GET_FILE (with the command's datetime) and
 // looks user up in the new list.
 func (s *Shell) refresh(ctx context.Context, dt, user string) (string, error) {
-	users, ok := s.fetchUsers(ctx, dt, false)
+	addr, ok := s.fetchUsers(ctx, dt, false, user)
 	if !ok {
 		return "", errors.New("the user list could not be refreshed")
 	}
-	for _, u := range users {
-		if u.Username == user {
-			return net.JoinHostPort(u.IP, u.Port), nil
-		}
+	if addr == "" {
+		return "", fmt.Errorf("%s is not connected", show.Quoted(user))
 	}
-	return "", fmt.Errorf("%s is not connected", show.Quoted(user))
+	return addr, nil
 }
 
 // download runs peer.Download with the progress line when asked for.

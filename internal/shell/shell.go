@@ -198,6 +198,32 @@ func (c *console) errline(s string) {
 	c.stderr.Write(append(b, '\n'))
 }
 
+// lines batches stdout lines (a long list) into few writes; each batch is
+// written whole, under the console's lock.
+func (c *console) lines() *lineBatch { return &lineBatch{c: c} }
+
+type lineBatch struct {
+	c *console
+	b []byte
+}
+
+func (l *lineBatch) line(s string) {
+	l.b = append(append(l.b, s...), '\n')
+	if len(l.b) >= 64<<10 {
+		l.flush()
+	}
+}
+
+func (l *lineBatch) flush() {
+	if len(l.b) == 0 {
+		return
+	}
+	l.c.mu.Lock()
+	l.c.stdout.Write(l.b)
+	l.c.mu.Unlock()
+	l.b = l.b[:0]
+}
+
 // raw writes to stderr as is (progress lines that rewrite themselves).
 func (c *console) raw(s string) {
 	c.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,8 +103,53 @@ func TestForeignValuesShownSafely(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users, err := c.sh.readUsers("alice")
-	if err != nil || len(users) != 1 || users[0].Username != strings.ToValidUTF8("bob"+forged, "\uFFFD") || users[0].IP != "127.0.0.1\x1b[2J" || users[0].Port != "1\n" {
-		t.Errorf("listusers-alice.json = %s: %+v %v", data, users, err)
+	u, err := c.sh.findUser("alice", strings.ToValidUTF8("bob"+forged, "\uFFFD"))
+	if err != nil || u == nil || u.IP != "127.0.0.1\x1b[2J" || u.Port != "1\n" {
+		t.Errorf("listusers-alice.json = %s: %+v %v", data, u, err)
+	}
+}
+
+// TestUnsafeUsernamesRefused: a server that accepts any name cannot make
+// the client write its JSON files outside its folder: a username that is
+// no safe file name is refused by the client, nothing sent.
+func TestUnsafeUsernamesRefused(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	addr := fakeCentral(t, func(req wire.Request, c net.Conn) {
+		mu.Lock()
+		seen = append(seen, string(req.Op)+" "+req.Username)
+		mu.Unlock()
+		if req.Op == wire.ListUsers {
+			b, _ := wire.AppendUserList(nil, nil)
+			c.Write(b)
+			return
+		}
+		c.Write([]byte("0"))
+	})
+	c := fakeClient(t, addr)
+	parent := filepath.Dir(c.dir)
+	before, _ := os.ReadDir(parent)
+	for _, u := range []string{"../evil", "..", ".", "a/b", `a\b`, "/tmp/x", "esc\x1b", strings.Repeat("u", 252)} {
+		for _, op := range []string{"REGISTER", "UNREGISTER", "CONNECT", "DISCONNECT"} {
+			c.doExactly(op+" "+u, op+" FAIL")
+		}
+		// Nothing was named: the commands that use the current user
+		// have none to use.
+		c.do("LIST_USERS", "LIST_USERS OK")
+		c.do("PUBLISH f d", "PUBLISH OK")
+	}
+	after, _ := os.ReadDir(parent)
+	if len(after) != len(before) {
+		t.Errorf("files appeared beside the client's folder: %v → %v", before, after)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range seen {
+		if strings.Contains(r, "/") || strings.Contains(r, "..") {
+			t.Errorf("sent %q", r)
+		}
+	}
+	if !strings.Contains(c.err.String(), `"../evil" cannot be part of a file name`) {
+		t.Errorf("no reason on stderr: %s", c.err.String())
 	}
 }
