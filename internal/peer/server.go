@@ -180,7 +180,7 @@ func (s *Server) serve(c *net.TCPConn) {
 		s.logf("%s from %s: %s: %v", op, who, show.Quoted(name), err)
 		return
 	}
-	n, err := copyChunks(c, f, size, c.SetWriteDeadline, s.cfg.IdleTimeout, nil)
+	n, err := copyChunks(c, f, size, 0, c.SetWriteDeadline, s.cfg.IdleTimeout, nil)
 	if op == wire.GetFile && errors.Is(err, io.ErrUnexpectedEOF) {
 		err = nil // the file shrank: a plain transfer just ends sooner
 	}

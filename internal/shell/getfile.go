@@ -46,6 +46,9 @@ func (s *Shell) getFile(ctx context.Context, args []string) {
 		res, err = s.download(ctx, addr, remote, local)
 	}
 	if err != nil {
+		if cause := context.Cause(ctx); ctx.Err() != nil && cause != nil {
+			err = fmt.Errorf("%v: the transfer is cancelled; no file was written", cause)
+		}
 		s.out.errline("GET_FILE: " + err.Error())
 	}
 	s.out.line(wire.Line(wire.GetFile, wire.StatusFor(wire.GetFile, res.Outcome)))

@@ -14,6 +14,7 @@ package shell
 import (
 	"context"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -52,6 +53,10 @@ type Config struct {
 	// writes the listener's messages to Stderr).
 	Download peer.DownloadConfig
 	Serve    peer.ServerConfig
+	// Interrupt, read by RunTerminal only, carries the SIGINTs of Ctrl-C
+	// pressed while a command runs: each cancels that command (see
+	// RunTerminal). Nil: none.
+	Interrupt <-chan os.Signal
 	// Progress shows a progress line on Stderr for downloads that take
 	// more than a moment (the client sets it when stderr is a terminal).
 	Progress bool
