@@ -6,7 +6,9 @@
 //
 // From a terminal it offers a line editor (prompt "c> ", history, tab
 // completion); from a pipe it reads one command per line and prints only
-// the result lines. The end of input, SIGINT and SIGTERM act like QUIT.
+// the result lines. The end of input and SIGTERM act like QUIT, and so does
+// SIGINT from a pipe; in a terminal, Ctrl-C cancels the command running
+// (a download) and gives the prompt back.
 package main
 
 import (
@@ -63,15 +65,29 @@ func run(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	}
 
 	interactive := readline.IsTerminal(int(stdin.Fd()))
-	sh := shell.New(shell.Config{
+	cfg := shell.Config{
 		Server:     net.JoinHostPort(*host, *port),
 		Clock:      datetime.NewClient(*ws),
 		ListenAddr: *listen,
 		Stdout:     stdout,
 		Stderr:     stderr,
 		Progress:   readline.IsTerminal(int(stderr.Fd())),
-	})
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	}
+	if interactive {
+		// In a terminal, Ctrl-C (SIGINT) cancels the command running, not
+		// the session; SIGTERM still acts like QUIT.
+		intr := make(chan os.Signal, 1)
+		signal.Notify(intr, syscall.SIGINT)
+		defer signal.Stop(intr)
+		cfg.Interrupt = intr
+	}
+	sh := shell.New(cfg)
+	sh.RemoveStaleTemp()
+	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+	if interactive {
+		sigs = sigs[1:]
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), sigs...)
 	defer stop()
 	if interactive {
 		// The editor draws on the terminal: stdout when it is one, else

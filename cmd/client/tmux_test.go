@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -139,4 +142,101 @@ func TestTerminalSession(t *testing.T) {
 		}
 	}
 	t.Logf("screen:\n%s", screen)
+}
+
+// drippingPeer answers GET_FILE_SIZED with '0', a size of 1 GiB, then 1 KiB
+// every 20 ms: a transfer that moves (no idle deadline cuts it) and would
+// hold the prompt for hours. started is closed once bytes flow.
+func drippingPeer(t *testing.T) (addr string, started <-chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	ch := make(chan struct{})
+	var once sync.Once
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, _, err := wire.ReadPeerRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				c.Write(wire.AppendSize([]byte("0"), 1<<30))
+				for {
+					c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+					if _, err := c.Write(make([]byte, 1024)); err != nil {
+						return
+					}
+					once.Do(func() { close(ch) })
+					time.Sleep(20 * time.Millisecond)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String(), ch
+}
+
+// TestCtrlCCancelsDownload: in a terminal, Ctrl-C during a download that
+// would hold the prompt for hours cancels that download (GET_FILE FAIL, no
+// partial file, the old file untouched) and gives the prompt back; the
+// session goes on. Ctrl-C at the prompt still just drops the typed line.
+func TestCtrlCCancelsDownload(t *testing.T) {
+	m := &tmux{t: t, bin: testenv.LookPath(t, "tmux"), socket: filepath.Join(t.TempDir(), "tmux.sock")}
+	client := buildClient(t, true)
+	args, _ := services(t)
+	peerAddr, started := drippingPeer(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "copy.bin"), []byte("the old content"), 0o644)
+	host, port, _ := net.SplitHostPort(peerAddr)
+	os.WriteFile(filepath.Join(dir, "listusers-carol.json"), []byte(fmt.Sprintf(`[{"Username": "alice", "IP address": %q, "Port": %q}]`, host, port)), 0o644)
+
+	cmdline := fmt.Sprintf("cd %s && %s %s; echo client exit status $?; sleep 600", dir, client, strings.Join(args, " "))
+	m.run("-f", "/dev/null", "new-session", "-d", "-s", "p2p", "-x", "200", "-y", "50", cmdline)
+	t.Cleanup(func() { exec.Command(m.bin, "-S", m.socket, "kill-server").Run() })
+
+	m.waitCount("c> ", 1)
+	m.typeLine("REGISTER carol")
+	m.waitCount("REGISTER OK", 1)
+	// Ctrl-C at the prompt drops the line being typed.
+	m.run("send-keys", "-t", "p2p", "-l", "LIST_USERS")
+	m.keys("C-c")
+	m.waitCount("c> ", 3)
+	m.typeLine("GET_FILE alice big.bin copy.bin")
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the download did not start:\n%s", m)
+	}
+	waitFor(t, func() bool { return len(tempFiles(t, dir)) == 1 }, m)
+	m.keys("C-c")
+	m.waitCount("GET_FILE FAIL", 1)
+	m.waitCount("c> ", 4)
+	if s := m.screen(); strings.Contains(s, "client exit status") || strings.Contains(s, "DISCONNECT") {
+		t.Fatalf("Ctrl-C ended the session:\n%s", s)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "copy.bin")); string(got) != "the old content" {
+		t.Errorf("copy.bin = %.40q", got)
+	}
+	if tmp := tempFiles(t, dir); len(tmp) != 0 {
+		t.Errorf("left behind: %q", tmp)
+	}
+	// The session goes on.
+	m.typeLine("REGISTER dave")
+	m.waitCount("REGISTER OK", 2)
+	m.typeLine("QUIT")
+	m.waitCount("client exit status", 1)
+	screen := m.screen()
+	if !strings.Contains(screen, "client exit status 0\n") || strings.Contains(screen, "DATA RACE") {
+		t.Errorf("exit:\n%s", screen)
+	}
+	if strings.Contains(screen, "LIST_USERS OK") {
+		t.Errorf("the line dropped by Ctrl-C ran:\n%s", screen)
+	}
+	t.Logf("screen:\n%s", strings.TrimSpace(screen))
 }

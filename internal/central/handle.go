@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
 	"p2p/internal/directory"
 	"p2p/internal/rpclog"
+	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -61,7 +61,7 @@ func (s *Server) handle(conn net.Conn) {
 	case err != nil:
 		return // unknown cop, bad cop, truncated, timeout: no reply
 	default:
-		s.console.line("s> OPERATION FROM " + printable(req.Username))
+		s.console.line("s> OPERATION FROM " + show.Value(req.Username))
 		reply = s.answer(reply, req, peerIP(conn))
 	}
 	conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
@@ -134,19 +134,4 @@ func peerIP(conn net.Conn) string {
 		return ip4.String()
 	}
 	return ""
-}
-
-// printable replaces control bytes, which only unsafe usernames (refused
-// anyway) hold, so that a console line stays one line and cannot drive the
-// terminal.
-func printable(s string) string {
-	if !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, s)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"p2p/internal/rpclog"
+	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -113,7 +114,7 @@ func testEveryStatus(t *testing.T, postgres bool) {
 			t.Fatalf("step %d %s %q: files\n%s\nwant\n%s", i, s.op, s.user, showFiles(got), showFiles(want))
 		}
 		lines := strings.Split(strings.TrimSuffix(ts.console.String(), "\n"), "\n")
-		if last, wantLine := lines[len(lines)-1], "s> OPERATION FROM "+printable(s.user); last != wantLine || len(lines) != i+2 {
+		if last, wantLine := lines[len(lines)-1], "s> OPERATION FROM "+show.Value(s.user); last != wantLine || len(lines) != i+2 {
 			t.Fatalf("step %d: console has %d lines, last %q; want %d, %q", i, len(lines), last, i+2, wantLine)
 		}
 	}
@@ -132,6 +133,25 @@ func testEveryStatus(t *testing.T, postgres bool) {
 		}
 		if entries[i] != w {
 			t.Errorf("log entry %d: %+v, want %+v", i, entries[i], w)
+		}
+	}
+}
+
+// TestConsoleShowsUsernamesSafely: the console line of a request whose
+// username holds control characters (C0 ones are refused by the
+// directory, but the request parsed) is one line with the characters shown as \xHH.
+func TestConsoleShowsUsernamesSafely(t *testing.T) {
+	ts := startServer(t, testConfig{})
+	addr := ts.Addr().String()
+	for _, c := range []struct{ user, line string }{
+		{"eve\ns> OPERATION FROM root", `s> OPERATION FROM eve\x0as> OPERATION FROM root`},
+		{"\x1b]0;pwned\x07\x1b[2J", `s> OPERATION FROM \x1b]0;pwned\x07\x1b[2J`},
+		{"c1\u009b2J\xff", `s> OPERATION FROM c1\xc2\x9b2J\xff`},
+	} {
+		send(t, addr, req(t, wire.Register, c.user))
+		lines := strings.Split(strings.TrimSuffix(ts.console.String(), "\n"), "\n")
+		if last := lines[len(lines)-1]; last != c.line {
+			t.Errorf("console line %q, want %q", last, c.line)
 		}
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// errTooBig is copyChunks' error for a source longer than its limit.
+var errTooBig = errors.New("more bytes than the bound")
+
 // copyChunks copies n bytes (n < 0: up to EOF) from src to dst in chunks,
 // renewing a deadline before each so that any stall longer than idle fails.
 // Each chunk is one io.CopyN, which keeps the zero-copy paths: with an
@@ -16,13 +19,21 @@ import (
 // fast link moves tens of MiB per call) and halves when one comes close,
 // so a slow but moving link (down to about minChunk/idle bytes per second)
 // is never cut by the deadline.
-func copyChunks(dst io.Writer, src io.Reader, n int64, setDeadline func(time.Time) error, idle time.Duration, progress func(int64)) (int64, error) {
+//
+// With n < 0 and limit > 0, a source that goes on past limit bytes fails
+// with errTooBig after limit+1 bytes.
+func copyChunks(dst io.Writer, src io.Reader, n, limit int64, setDeadline func(time.Time) error, idle time.Duration, progress func(int64)) (int64, error) {
 	var done int64
 	chunk := int64(minChunk)
 	for n < 0 || done < n {
 		want := chunk
 		if n >= 0 {
 			want = min(want, n-done)
+		} else if limit > 0 {
+			if done > limit {
+				return done, errTooBig
+			}
+			want = min(want, limit+1-done)
 		}
 		start := time.Now()
 		if err := setDeadline(start.Add(idle)); err != nil {

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"p2p/internal/show"
+	"p2p/internal/tempfile"
 	"p2p/internal/wire"
 )
 
@@ -22,6 +24,12 @@ type DownloadConfig struct {
 	// Progress, when set, is called as bytes arrive with the running total
 	// and the announced size (-1 for a plain GET_FILE, which has none).
 	Progress func(done, total int64)
+	// MaxSize bounds the file: a sized transfer announcing more fails
+	// at once, before anything is written, and a plain one fails as soon
+	// as it goes past. Zero means the space free on the destination's
+	// filesystem when the transfer starts (a file that cannot fit is not
+	// worth receiving); negative means no bound.
+	MaxSize int64
 	// Sync makes the file durable (fsync) before it gets its name. Off by
 	// default: the rename already guarantees that a failed transfer
 	// leaves no partial file, and an fsync of a large file costs more than
@@ -72,7 +80,8 @@ type downloader struct {
 	ctx                 context.Context
 	addr, remote, local string
 	cfg                 DownloadConfig
-	started             bool // a status '0' came: no fallback after that
+	started             bool  // a status '0' came: no fallback after that
+	free                int64 // the free space at the destination; 0: not measured yet, -1: unknown
 }
 
 func fail(format string, args ...any) (Result, error) {
@@ -83,7 +92,7 @@ func fail(format string, args ...any) (Result, error) {
 func (d *downloader) try(op wire.Op) (Result, error) {
 	req, err := wire.AppendPeerRequest(nil, op, d.remote)
 	if err != nil {
-		return fail("GET_FILE %q: %v", d.remote, err)
+		return fail("GET_FILE %s: %v", show.Quoted(d.remote), err)
 	}
 	dialer := net.Dialer{Timeout: d.cfg.DialTimeout}
 	nc, err := dialer.DialContext(d.ctx, "tcp4", d.addr)
@@ -120,7 +129,7 @@ func (d *downloader) try(op wire.Op) (Result, error) {
 		if !ok {
 			o = wire.Failed
 		}
-		return Result{Outcome: o}, fmt.Errorf("peer %s answered %s %q with status %d", d.addr, op, d.remote, st)
+		return Result{Outcome: o}, fmt.Errorf("peer %s answered %s %s with status %d", d.addr, op, show.Quoted(d.remote), st)
 	}
 	d.started = true
 	size := int64(-1)
@@ -133,13 +142,16 @@ func (d *downloader) try(op wire.Op) (Result, error) {
 			return fail("peer %s announced an impossible size %d", d.addr, n)
 		}
 		size = int64(n)
+		if limit := d.maxSize(); limit >= 0 && size > limit {
+			return fail("peer %s announced %d bytes for %s, more than the %d a download may have here (MaxSize, by default the free space)", d.addr, size, show.Quoted(d.remote), limit)
+		}
 	}
 	n, err := d.receive(c, dl, size)
 	if err != nil {
 		if d.ctx.Err() != nil {
 			err = d.ctx.Err()
 		}
-		return fail("GET_FILE %q from %s: %w", d.remote, d.addr, err)
+		return fail("GET_FILE %s from %s: %w", show.Quoted(d.remote), d.addr, err)
 	}
 	return Result{Outcome: wire.OK, Bytes: n, Sized: size >= 0}, nil
 }
@@ -162,10 +174,17 @@ func (d *downloader) receive(c *net.TCPConn, dl *cancelDeadlines, size int64) (i
 	if d.cfg.Progress != nil {
 		progress = func(n int64) { d.cfg.Progress(n, size) }
 	}
-	n, err := copyChunks(tmp, c, size, dl.SetReadDeadline, d.cfg.IdleTimeout, progress)
+	limit := int64(0)
+	if size < 0 {
+		limit = d.maxSize()
+	}
+	n, err := copyChunks(tmp, c, size, limit, dl.SetReadDeadline, d.cfg.IdleTimeout, progress)
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			err = fmt.Errorf("the peer closed after %d of %d bytes", n, size)
+		}
+		if errors.Is(err, errTooBig) {
+			err = fmt.Errorf("the peer sent more than the %d bytes a download may have here (MaxSize, by default the free space)", limit)
 		}
 		return n, err
 	}
@@ -198,21 +217,31 @@ func (d *downloader) receive(c *net.TCPConn, dl *cancelDeadlines, size int64) (i
 	return n, nil
 }
 
+// maxSize is the bound on the file (DownloadConfig.MaxSize); -1 for none.
+// The free space is measured once per download.
+func (d *downloader) maxSize() int64 {
+	if d.cfg.MaxSize != 0 {
+		return max(d.cfg.MaxSize, -1)
+	}
+	if d.free == 0 {
+		d.free = -1
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(filepath.Dir(d.local), &st); err == nil {
+			d.free = int64(st.Bavail) * st.Bsize
+		}
+	}
+	return d.free
+}
+
 // createTemp creates the temporary file beside local, readable like a file
-// the user would create. Its name is kept within the 255-byte limit on a
-// file name, whatever local's length.
+// the user would create, named and locked by package tempfile so that a
+// client that crashed mid-transfer has it removed by the next one to start
+// in that folder. Its name fits the 255-byte limit on a file name,
+// whatever local's length.
 func createTemp(local string) (*os.File, error) {
 	dir, base := filepath.Split(local)
 	if dir == "" {
 		dir = "."
 	}
-	if len(base) > 200 {
-		base = base[:200]
-	}
-	f, err := os.CreateTemp(dir, "."+base+".*.part")
-	if err != nil {
-		return nil, err
-	}
-	f.Chmod(0o644)
-	return f, nil
+	return tempfile.Create(dir, base)
 }

@@ -9,8 +9,10 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
+	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -160,31 +162,34 @@ func (s *Server) serve(c *net.TCPConn) {
 	f, st, status := s.open(name)
 	if status != wire.StatusOK {
 		if status == statusNotFound {
-			s.logf("%s from %s: %q: not published or not on disk", op, who, name)
+			s.logf("%s from %s: %s: not published or not on disk", op, who, show.Quoted(name))
 		}
 		s.writeStatus(c, status)
 		return
 	}
 	defer f.Close()
 	head := wire.AppendStatus(nil, wire.StatusOK)
+	// Both kinds send the size fstat gave at open, so a file that grows
+	// while it is sent (a log being written) still ends.
 	size := st.Size()
 	if op == wire.GetFileSized {
 		head = wire.AppendSize(head, uint64(size))
-	} else {
-		size = -1 // to EOF
 	}
 	c.SetWriteDeadline(time.Now().Add(s.cfg.IdleTimeout))
 	if _, err := c.Write(head); err != nil {
-		s.logf("%s from %s: %q: %v", op, who, name, err)
+		s.logf("%s from %s: %s: %v", op, who, show.Quoted(name), err)
 		return
 	}
-	n, err := copyChunks(c, f, size, c.SetWriteDeadline, s.cfg.IdleTimeout, nil)
+	n, err := copyChunks(c, f, size, 0, c.SetWriteDeadline, s.cfg.IdleTimeout, nil)
+	if op == wire.GetFile && errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil // the file shrank: a plain transfer just ends sooner
+	}
 	if err != nil {
-		s.logf("%s from %s: %q: sent %d bytes, then: %v", op, who, name, n, err)
+		s.logf("%s from %s: %s: sent %d bytes, then: %v", op, who, show.Quoted(name), n, err)
 		return
 	}
 	s.finish(c)
-	s.logf("sent %q to %s (%d bytes)", name, who, n)
+	s.logf("sent %s to %s (%d bytes)", show.Quoted(name), who, n)
 }
 
 // Statuses of §3.
@@ -194,28 +199,37 @@ const (
 )
 
 // open finds and opens a published file: '1' when the name is not published
-// or the file is not on disk, '2' for any other error (including a name
-// that is not a regular file).
+// or the file is not on disk, '2' for any other error, including a name
+// that is not a regular file.
+//
+// The file is opened without blocking (O_NONBLOCK; O_NOCTTY so that a
+// terminal never becomes ours) and checked with fstat on what was opened:
+// a FIFO, a device, a socket or a folder is refused at once. A plain open
+// of a FIFO with no writer would block this goroutine for good, where no
+// deadline reaches it, and Close (so QUIT) would wait for it. It is '2',
+// not '1': the name is published and something is there, it is just not
+// a file that can be sent; "does not exist" would tell the downloader
+// something false.
 func (s *Server) open(name string) (*os.File, os.FileInfo, wire.Status) {
 	path, ok := s.files.Path(name)
 	if !ok {
 		return nil, nil, statusNotFound
 	}
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, statusNotFound
 		}
-		s.logf("GET_FILE %q: %v", name, err)
+		s.logf("GET_FILE %s: %v", show.Quoted(name), err)
 		return nil, nil, statusFailed
 	}
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("%s is not a regular file", path)
+		err = fmt.Errorf("%s is not a regular file (%v)", path, st.Mode().Type())
 	}
 	if err != nil {
 		f.Close()
-		s.logf("GET_FILE %q: %v", name, err)
+		s.logf("GET_FILE %s: %v", show.Quoted(name), err)
 		return nil, nil, statusFailed
 	}
 	return f, st, wire.StatusOK

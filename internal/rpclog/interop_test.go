@@ -18,6 +18,7 @@ import (
 
 	"p2p/internal/oncrpc"
 	"p2p/internal/rpclog"
+	"p2p/internal/show"
 	"p2p/internal/testenv"
 )
 
@@ -396,7 +397,7 @@ func TestInteropSameRepliesAsC(t *testing.T) {
 }
 
 // TestInteropSamePrintedBytesAsC: the same calls, made by our client to
-// the C server and to ours, print the same bytes, for values a C
+// the C server and to ours, print the same lines (ours shown safely), for values a C
 // string cannot hold whole (NUL), odd ones (LF, empty, not UTF-8, at the
 // .x bounds) and operations in another case.
 func TestInteropSamePrintedBytesAsC(t *testing.T) {
@@ -426,7 +427,10 @@ func TestInteropSamePrintedBytesAsC(t *testing.T) {
 		}
 		c.Close()
 	}
-	// Both print before replying, and the calls were answered.
+	// Both print before replying, and the calls were answered. The C
+	// server prints the bytes as they came; ours shows control
+	// characters and bytes that are not UTF-8 as \xHH (§7 "Showing
+	// values"): the same lines once the C server's are shown so.
 	cb, err := os.ReadFile(cout)
 	if err != nil {
 		t.Fatal(err)
@@ -435,9 +439,37 @@ func TestInteropSamePrintedBytesAsC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(cb, gb) {
-		t.Errorf("C server printed\n%q\nours printed\n%q", cb, gb)
+	var wantC, wantGo []byte
+	for _, e := range entries {
+		raw := rawLine(e)
+		if shown := show.Value(raw); shown != rpclog.Line(e) {
+			t.Errorf("%+v: ours %q is not the C line %q shown (%q)", e, rpclog.Line(e), raw, shown)
+		}
+		wantC = append(wantC, raw+"\n"...)
+		wantGo = append(wantGo, rpclog.Line(e)+"\n"...)
 	}
+	if !bytes.Equal(cb, wantC) {
+		t.Errorf("C server printed\n%q\nwant\n%q", cb, wantC)
+	}
+	if !bytes.Equal(gb, wantGo) {
+		t.Errorf("ours printed\n%q\nwant\n%q", gb, wantGo)
+	}
+}
+
+// rawLine is the line the C server prints for e: the values up to their
+// first NUL, as they are.
+func rawLine(e rpclog.Entry) string {
+	c := func(s string) string {
+		if i := strings.IndexByte(s, 0); i >= 0 {
+			return s[:i]
+		}
+		return s
+	}
+	l := c(e.Username) + " " + c(e.Operation) + " "
+	if rpclog.HasFilename(c(e.Operation)) {
+		l += c(e.Filename) + " "
+	}
+	return l + c(e.DateTime)
 }
 
 func hdr(prog, vers, proc uint32) oncrpc.CallHeader {

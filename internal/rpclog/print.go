@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"p2p/internal/oncrpc"
+	"p2p/internal/show"
 )
 
 // HasFilename reports whether lines of this operation show the filename:
@@ -17,18 +18,21 @@ func HasFilename(op string) bool { return op == "PUBLISH" || op == "DELETE" }
 // included: "<username> <OPERATION> <datetime>", or with the filename
 // before the datetime for PUBLISH and DELETE. Each value ends at its first
 // NUL byte, if it holds one, as it does for the rpcgen C server (XDR
-// strings may carry NUL; C's strings end there).
+// strings may carry NUL; C's strings end there). Every value comes from the
+// network and is shown by package show (§6, §7 "Showing values"): control
+// characters and bytes that are not UTF-8 as \xHH, so one call is always
+// exactly one line and cannot drive the terminal.
 func AppendLine(b []byte, e Entry) []byte {
 	op := cString(e.Operation)
-	b = append(b, cString(e.Username)...)
+	b = show.Append(b, cString(e.Username))
 	b = append(b, ' ')
-	b = append(b, op...)
+	b = show.Append(b, op)
 	b = append(b, ' ')
 	if HasFilename(op) {
-		b = append(b, cString(e.Filename)...)
+		b = show.Append(b, cString(e.Filename))
 		b = append(b, ' ')
 	}
-	b = append(b, cString(e.DateTime)...)
+	b = show.Append(b, cString(e.DateTime))
 	return append(b, '\n')
 }
 

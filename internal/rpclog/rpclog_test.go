@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"p2p/internal/oncrpc"
 	"p2p/internal/testenv"
@@ -25,6 +26,10 @@ func TestLines(t *testing.T) {
 		{Entry{"José", "CONNECT", "", "01/01/2027 00:00:00"}, "José CONNECT 01/01/2027 00:00:00"},
 		// XDR strings may hold NUL; the C server's strings end there.
 		{Entry{"nu\x00l", "PUBLISH\x00x", "f\x00g", "01/01/2027\x0000:00:00"}, "nu PUBLISH f 01/01/2027"},
+		// Values from the network are shown safely (§7): one call, one
+		// line, no terminal control.
+		{Entry{"eve\nmallory PUBLISH x", "PUBLISH", "two\nlines\x1b[2J", "d\r"}, `eve\x0amallory PUBLISH x PUBLISH two\x0alines\x1b[2J d\x0d`},
+		{Entry{"\xff\xfe", "REGISTER\n", "f", "\u009b31m"}, `\xff\xfe REGISTER\x0a \xc2\x9b31m`},
 	}
 	for _, tc := range tests {
 		if got := Line(tc.e); got != tc.want {
@@ -140,5 +145,45 @@ func TestLogServerPrintsAndRefusesGarbage(t *testing.T) {
 	}
 	if got, want := out.String(), "alice PUBLISH x.txt 30/11/2026 17:20:00\n"; got != want {
 		t.Fatalf("printed %q, want %q", got, want)
+	}
+}
+
+// TestLogServerOneLinePerCall: whatever bytes the values hold, each call
+// prints exactly one line, with no control character in it.
+func TestLogServerOneLinePerCall(t *testing.T) {
+	_, addr, out := startLogServer(t)
+	c, err := oncrpc.Dial(addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	dl := time.Now().Add(10 * time.Second)
+	forged := "\n\tbob x \"forged\"\r\x1b[1A\x1b[2K\u0085\u009b2J\xff"
+	entries := []Entry{
+		{forged, "PUBLISH", forged, "\x1b[2J\n\u009b"},
+		{"u", forged, forged, "30/11/2026 17:20:00"},
+		{"u", "DELETE", "\n", "\n"},
+		{"u", "REGISTER", "", "30/11/2026 17:20:00"},
+	}
+	for _, e := range entries {
+		args, err := AppendEntry(nil, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Call(dl, Program, Version, ProcLogOp, args); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != len(entries) {
+		t.Fatalf("%d calls printed %d lines: %q", len(entries), len(lines), out.String())
+	}
+	for i, l := range lines {
+		if strings.ContainsFunc(l, func(r rune) bool { return r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f || r == utf8.RuneError }) {
+			t.Errorf("line %d holds a control character: %q", i, l)
+		}
+	}
+	if want := `u DELETE \x0a \x0a`; lines[2] != want {
+		t.Errorf("line 2 = %q, want %q", lines[2], want)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -20,40 +21,42 @@ func (s *Shell) datetime(ctx context.Context, op wire.Op) (string, bool) {
 	defer cancel()
 	dt, err := s.cfg.Clock.Now(ctx)
 	if err == nil && (len(dt) > wire.DateTimeSize-1 || dt == "") {
-		err = fmt.Errorf("the web service answered %q, which is no datetime", dt)
+		err = fmt.Errorf("the web service answered %s, which is no datetime", show.Quoted(dt))
 	}
 	if err != nil {
 		s.out.errline(fmt.Sprintf("%s: %v (nothing sent)", op, err))
 		s.out.line(wire.FailLine(op))
 		return "", false
 	}
-	s.out.line(dt)
+	s.out.line(show.Value(dt))
 	return dt, true
 }
 
 // exchange sends req to the central server on a connection of its own and
 // reads the status; when it is '0' and read is set, read takes the rest of
-// the reply.
+// the reply. No wait for the server lasts longer than the Timeout.
 func (s *Shell) exchange(ctx context.Context, req wire.Request, read func(r io.Reader) error) (wire.Status, error) {
 	msg, err := wire.AppendRequest(nil, req)
 	if err != nil {
 		return 0, err
 	}
 	d := net.Dialer{Timeout: s.cfg.Timeout}
-	c, err := d.DialContext(ctx, "tcp4", s.cfg.Server)
+	nc, err := d.DialContext(ctx, "tcp4", s.cfg.Server)
 	if err != nil {
 		return 0, fmt.Errorf("central server %s: %w", s.cfg.Server, err)
 	}
-	defer c.Close()
-	// The deadline first: the cancellation's (in the past) must come
-	// after it, never be overwritten by it.
+	defer nc.Close()
+	// Timeout bounds each wait for the server, not the whole reply: a
+	// long list that keeps coming is read whole. Cancelling ctx cuts the
+	// exchange at once, and no renewal undoes that.
+	c := &idleConn{Conn: nc, timeout: s.cfg.Timeout}
 	c.SetDeadline(time.Now().Add(s.cfg.Timeout))
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, c.cancel)
 	defer stop()
 	if _, err := c.Write(msg); err != nil {
 		return 0, fmt.Errorf("central server %s: sending: %w", s.cfg.Server, err)
 	}
-	r := bufio.NewReader(c)
+	r := bufio.NewReaderSize(c, 64<<10)
 	st, err := wire.ReadStatus(r)
 	if err != nil {
 		if errors.Is(err, io.EOF) {

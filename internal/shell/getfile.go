@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"p2p/internal/peer"
+	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -45,6 +46,9 @@ func (s *Shell) getFile(ctx context.Context, args []string) {
 		res, err = s.download(ctx, addr, remote, local)
 	}
 	if err != nil {
+		if cause := context.Cause(ctx); ctx.Err() != nil && cause != nil {
+			err = fmt.Errorf("%v: the transfer is cancelled; no file was written", cause)
+		}
 		s.out.errline("GET_FILE: " + err.Error())
 	}
 	s.out.line(wire.Line(wire.GetFile, wire.StatusFor(wire.GetFile, res.Outcome)))
@@ -57,31 +61,27 @@ func (s *Shell) fail(err error) {
 
 // peerAddr finds user's ip:port in listusers-<me>.json.
 func (s *Shell) peerAddr(user string) (string, error) {
-	users, err := s.readUsers(s.User())
+	u, err := s.findUser(s.User(), user)
 	if err != nil {
 		return "", fmt.Errorf("no usable user list (%v)", err)
 	}
-	for _, u := range users {
-		if u.Username == user {
-			return net.JoinHostPort(u.IP, u.Port), nil
-		}
+	if u == nil {
+		return "", fmt.Errorf("%s is not in listusers-%s.json", show.Quoted(user), show.Value(s.User()))
 	}
-	return "", fmt.Errorf("%q is not in %s", user, filepath.Base(s.usersPath(s.User())))
+	return net.JoinHostPort(u.IP, u.Port), nil
 }
 
 // refresh runs the LIST_USERS of GET_FILE (with the command's datetime) and
 // looks user up in the new list.
 func (s *Shell) refresh(ctx context.Context, dt, user string) (string, error) {
-	users, ok := s.fetchUsers(ctx, dt, false)
+	addr, ok := s.fetchUsers(ctx, dt, false, user)
 	if !ok {
 		return "", errors.New("the user list could not be refreshed")
 	}
-	for _, u := range users {
-		if u.Username == user {
-			return net.JoinHostPort(u.IP, u.Port), nil
-		}
+	if addr == "" {
+		return "", fmt.Errorf("%s is not connected", show.Quoted(user))
 	}
-	return "", fmt.Errorf("%q is not connected", user)
+	return addr, nil
 }
 
 // download runs peer.Download with the progress line when asked for.

@@ -1,23 +1,33 @@
 package shell
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"p2p/internal/directory"
+	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
-// The JSON files of §7 live in the working directory.
-func (s *Shell) usersPath(user string) string {
-	return filepath.Join(s.cfg.Dir, "listusers-"+user+".json")
+// The JSON files of §7 live in the working directory. A username becomes
+// part of a file name, so it must be safe as the directory's rule says
+// (directory.SafeName: no '/', no "..", no control byte...): a server that
+// accepted "../x" must not make the client write outside its folder.
+func (s *Shell) usersPath(user string) (string, error) {
+	return s.jsonPath("listusers-", user)
 }
 
-func (s *Shell) publishedPath(user string) string {
-	return filepath.Join(s.cfg.Dir, "published-"+user+".json")
+func (s *Shell) publishedPath(user string) (string, error) {
+	return s.jsonPath("published-", user)
+}
+
+func (s *Shell) jsonPath(prefix, user string) (string, error) {
+	if !directory.SafeName(user) {
+		return "", fmt.Errorf("the username %s cannot be part of a file name", show.Quoted(user))
+	}
+	return filepath.Join(s.cfg.Dir, prefix+user+".json"), nil
 }
 
 // userEntry and fileEntry are the objects of the two files, with the key
@@ -33,104 +43,45 @@ type fileEntry struct {
 	Description string `json:"Description"`
 }
 
-// writeUsers rewrites listusers-<user>.json; a failure is a warning (the
-// server's answer stands).
-func (s *Shell) writeUsers(user string, users []wire.UserRecord) {
-	objs := make([][][2]string, len(users))
-	for i, u := range users {
-		objs[i] = [][2]string{{"Username", u.Username}, {"IP address", u.IP}, {"Port", u.Port}}
-	}
-	s.writeJSON(s.usersPath(user), objs)
-}
-
+// writePublished rewrites published-<user>.json; a failure is a warning
+// (the server's answer stands).
 func (s *Shell) writePublished(user string, files []wire.FileRecord) {
-	objs := make([][][2]string, len(files))
-	for i, f := range files {
-		objs[i] = [][2]string{{"Filename", f.Filename}, {"Description", f.Description}}
+	path, err := s.publishedPath(user)
+	if err != nil {
+		s.out.errline("warning: " + err.Error())
+		return
 	}
-	s.writeJSON(s.publishedPath(user), objs)
-}
-
-// writeJSON writes an array of objects of string values, keys in the given
-// order, in the layout Python's json.dump gives (the original client's):
-// [{"Username": "alice", "IP address": "127.0.0.1", "Port": "40123"}].
-// Non-ASCII text stays UTF-8. The file is replaced atomically.
-func (s *Shell) writeJSON(path string, objs [][][2]string) {
-	var b bytes.Buffer
-	b.WriteByte('[')
-	for i, o := range objs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('{')
-		for j, kv := range o {
-			if j > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(jsonString(kv[0]) + ": " + jsonString(kv[1]))
-		}
-		b.WriteByte('}')
+	j := newJSONWriter(path)
+	for _, f := range files {
+		j.object("Filename", f.Filename, "Description", f.Description)
 	}
-	b.WriteString("]\n")
-	if err := writeFileAtomic(path, b.Bytes()); err != nil {
+	if err := j.commit(); err != nil {
 		s.out.errline("warning: " + err.Error())
 	}
 }
 
-func jsonString(v string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v) // a string always encodes
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
-// writeFileAtomic writes data to a temporary file in path's folder, syncs
-// it and renames it over path: a reader sees the old file or the new one.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".p2p-json-*.tmp")
+// findUser looks user up in listusers-<me>.json, reading it one object at
+// a time; nil when not listed.
+func (s *Shell) findUser(me, user string) (*userEntry, error) {
+	path, err := s.usersPath(me)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return nil, err
 	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
-
-// readUsers reads listusers-<user>.json.
-func (s *Shell) readUsers(user string) ([]userEntry, error) {
-	var users []userEntry
-	data, err := os.ReadFile(s.usersPath(user))
-	if err == nil {
-		err = json.Unmarshal(data, &users)
-	}
-	return users, err
+	return findInJSON(path, func(u *userEntry) bool { return u.Username == user })
 }
 
 // readPublished reads published-<user>.json; a missing or broken file reads
 // as an empty list.
 func (s *Shell) readPublished(user string) []wire.FileRecord {
 	var objs []fileEntry
-	data, err := os.ReadFile(s.publishedPath(user))
+	path, err := s.publishedPath(user)
+	if err != nil {
+		return nil
+	}
+	data, err := os.ReadFile(path)
 	if err == nil {
 		if err := json.Unmarshal(data, &objs); err != nil {
-			s.out.errline(fmt.Sprintf("warning: %s: %v; starting it again", s.publishedPath(user), err))
+			s.out.errline(fmt.Sprintf("warning: %s: %v; starting it again", path, err))
 		}
 	}
 	files := make([]wire.FileRecord, 0, len(objs))

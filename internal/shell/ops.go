@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 
 	"p2p/internal/peer"
+	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -116,56 +118,135 @@ func (s *Shell) listUsers(ctx context.Context, _ []string) {
 	if !ok {
 		return
 	}
-	users, ok := s.fetchUsers(ctx, dt, true)
-	if ok {
-		for _, u := range users {
-			s.out.line("\t" + u.Username + " " + u.IP + " " + u.Port)
-		}
-	}
+	s.fetchUsers(ctx, dt, true, "")
 }
 
-// fetchUsers sends LIST_USERS and, on OK, rewrites listusers-<user>.json.
-// With show, it prints the result line (the refresh of GET_FILE does not).
-func (s *Shell) fetchUsers(ctx context.Context, dt string, show bool) ([]wire.UserRecord, bool) {
+// fetchUsers sends LIST_USERS and, on OK, rewrites listusers-<user>.json
+// and returns the address of the user want ("" when not listed). With printList,
+// it prints the result line and the list (the refresh of GET_FILE does
+// not). The list is never held in memory: it is spooled as it arrives,
+// then printed and written to the JSON file one record at a time.
+func (s *Shell) fetchUsers(ctx context.Context, dt string, printList bool, want string) (addr string, ok bool) {
 	u := s.User()
-	var users []wire.UserRecord
+	var sp *spool
+	defer func() {
+		if sp != nil {
+			sp.close()
+		}
+	}()
 	req := wire.Request{Op: wire.ListUsers, DateTime: dt, Username: u}
 	read := func(r io.Reader) (err error) {
-		users, err = wire.ReadUserList(r)
+		sp, err = s.spoolList(r, 3, wire.UserRecordSize, func(r io.Reader, buf []byte) ([]string, error) {
+			rec, err := wire.ReadUserRecord(r, buf)
+			return []string{rec.Username, rec.IP, rec.Port}, err
+		})
 		return err
 	}
 	var st wire.Status
-	if show {
-		var ok bool
+	if printList {
 		if st, ok = s.send(ctx, req, read); !ok {
-			return nil, false
+			return "", false
 		}
 	} else {
 		var err error
 		if st, err = s.exchange(ctx, req, read); err != nil {
 			s.out.errline(fmt.Sprintf("GET_FILE: refreshing the user list: LIST_USERS: %v", err))
-			return nil, false
+			return "", false
 		}
 		if st != wire.StatusOK {
 			s.out.errline("GET_FILE: refreshing the user list: " + wire.Line(wire.ListUsers, st))
 		}
 	}
 	if st != wire.StatusOK {
-		return nil, false
+		return "", false
 	}
-	s.writeUsers(u, users)
-	return users, true
+	// The server's answer stands even when the file cannot be written
+	// (a warning); an unsafe name never becomes a file name.
+	var j *jsonWriter
+	if path, err := s.usersPath(u); err != nil {
+		s.out.errline("warning: " + err.Error())
+	} else {
+		j = newJSONWriter(path)
+	}
+	out := s.out.lines()
+	err := sp.each(func(v []string) error {
+		if printList {
+			out.line("\t" + show.Value(v[0]) + " " + show.Value(v[1]) + " " + show.Value(v[2]))
+		}
+		if j != nil {
+			j.object("Username", v[0], "IP address", v[1], "Port", v[2])
+		}
+		if addr == "" && want != "" && v[0] == want {
+			addr = net.JoinHostPort(v[1], v[2])
+		}
+		return nil
+	})
+	out.flush()
+	if err != nil {
+		s.out.errline("LIST_USERS: " + err.Error())
+		if j != nil {
+			j.abort()
+		}
+		return "", false
+	}
+	if j != nil {
+		if err := j.commit(); err != nil {
+			s.out.errline("warning: " + err.Error())
+		}
+	}
+	return addr, true
+}
+
+// spoolList reads a list's count and records (recSize bytes each, of
+// fields values, decoded by read) into a spool, so that a list of any
+// length is read with bounded memory.
+func (s *Shell) spoolList(r io.Reader, fields, recSize int, read func(io.Reader, []byte) ([]string, error)) (*spool, error) {
+	n, err := wire.ReadListCount(r)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := newSpool(s.cfg.Dir, fields)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, recSize)
+	for i := range n {
+		v, err := read(r, buf)
+		if err == nil {
+			err = sp.add(v...)
+		}
+		if err != nil {
+			sp.close()
+			return nil, fmt.Errorf("record %d of %d: %w", i+1, n, err)
+		}
+	}
+	return sp, nil
 }
 
 func (s *Shell) listContent(ctx context.Context, args []string) {
-	var files []wire.FileRecord
+	var sp *spool
+	defer func() {
+		if sp != nil {
+			sp.close()
+		}
+	}()
 	st, ok := s.call(ctx, wire.Request{Op: wire.ListContent, Username: s.User(), Remote: args[0]}, func(r io.Reader) (err error) {
-		files, err = wire.ReadFileList(r)
+		sp, err = s.spoolList(r, 2, wire.FileRecordSize, func(r io.Reader, buf []byte) ([]string, error) {
+			rec, err := wire.ReadFileRecord(r, buf)
+			return []string{rec.Filename, rec.Description}, err
+		})
 		return err
 	})
-	if ok && st == wire.StatusOK {
-		for _, f := range files {
-			s.out.line("\t" + f.Filename + " \"" + f.Description + "\"")
-		}
+	if !ok || st != wire.StatusOK {
+		return
+	}
+	out := s.out.lines()
+	err := sp.each(func(v []string) error {
+		out.line("\t" + show.Value(v[0]) + " \"" + show.Value(v[1]) + "\"")
+		return nil
+	})
+	out.flush()
+	if err != nil {
+		s.out.errline("LIST_CONTENT: " + err.Error())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -28,13 +29,20 @@ type lineReader interface {
 // When ctx is cancelled (a signal) it stops, disconnects as QUIT does, and
 // returns ctx's error.
 func (s *Shell) RunPipe(ctx context.Context, in io.Reader) error {
-	return s.run(ctx, &pipeReader{r: bufio.NewReader(in)})
+	return s.run(ctx, &pipeReader{r: bufio.NewReader(in)}, nil)
 }
 
 // RunTerminal is RunPipe for a person at a terminal: a line editor with the
 // prompt "c> ", history, and tab completion of the command words. Messages
 // of the GET_FILE listener are written through the editor, so they never
 // garble the line being typed.
+//
+// Ctrl-C at the prompt drops the line being typed (the editor reads it as
+// a key). While a command runs the terminal is not in the editor's raw
+// mode, so Ctrl-C is a SIGINT: each one that arrives on Config.Interrupt
+// cancels the command running then (a download fails, leaving no partial
+// file, and prints GET_FILE FAIL) and the prompt comes back; the session
+// goes on.
 func (s *Shell) RunTerminal(ctx context.Context, stdin io.ReadCloser, stdout io.Writer) error {
 	rl, err := readline.NewEx(&readline.Config{
 		Prompt:            Prompt,
@@ -52,12 +60,12 @@ func (s *Shell) RunTerminal(ctx context.Context, stdin io.ReadCloser, stdout io.
 		return err
 	}
 	s.SetStderr(rl.Stderr())
-	return s.run(ctx, &editor{rl})
+	return s.run(ctx, &editor{rl}, s.cfg.Interrupt)
 }
 
 // run is the loop both front ends share. The line is read in a goroutine so
 // that a signal (ctx) is seen while the reader waits.
-func (s *Shell) run(ctx context.Context, in lineReader) error {
+func (s *Shell) run(ctx context.Context, in lineReader, intr <-chan os.Signal) error {
 	defer in.Close()
 	type result struct {
 		line string
@@ -95,7 +103,7 @@ func (s *Shell) run(ctx context.Context, in lineReader) error {
 				}
 				return r.err
 			}
-			if s.Exec(ctx, r.line) {
+			if s.execInterruptible(ctx, r.line, intr) {
 				return nil
 			}
 			if ctx.Err() == nil {
@@ -110,6 +118,37 @@ func (s *Shell) run(ctx context.Context, in lineReader) error {
 	s.quitAfterSignal()
 	return ctx.Err()
 }
+
+// execInterruptible runs one line with a context that a value on intr
+// cancels. Interrupts that came while no command ran (between two
+// commands) are dropped first: they were meant for no command.
+func (s *Shell) execInterruptible(ctx context.Context, line string, intr <-chan os.Signal) bool {
+	if intr == nil {
+		return s.Exec(ctx, line)
+	}
+	for drained := false; !drained; {
+		select {
+		case <-intr:
+		default:
+			drained = true
+		}
+	}
+	cmdCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-intr:
+			cancel(ErrInterrupted)
+		case <-done:
+		}
+	}()
+	return s.Exec(cmdCtx, line)
+}
+
+// ErrInterrupted is the cause of a command's context cancelled by Ctrl-C.
+var ErrInterrupted = errors.New("interrupted (Ctrl-C)")
 
 func (s *Shell) quitAfterSignal() {
 	ctx, cancel := context.WithTimeout(context.Background(), quitTimeout)

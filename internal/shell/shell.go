@@ -5,17 +5,24 @@
 //
 // stdout carries only the lines of the contract: the datetime line, the
 // result line, list lines (one tab first) and nothing else. Reasons,
-// warnings, usage messages, HELP and progress go to stderr.
+// warnings, usage messages, HELP and progress go to stderr. Every value
+// another party chose (usernames, filenames, descriptions, addresses, the
+// web service's datetime, names in a peer's request) is shown through
+// package show on both (§7 "Showing values").
 package shell
 
 import (
 	"context"
 	"io"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"p2p/internal/peer"
+	"p2p/internal/show"
+	"p2p/internal/tempfile"
 )
 
 // Clock is the web service as the shell needs it: datetime.Client.
@@ -46,6 +53,10 @@ type Config struct {
 	// writes the listener's messages to Stderr).
 	Download peer.DownloadConfig
 	Serve    peer.ServerConfig
+	// Interrupt, read by RunTerminal only, carries the SIGINTs of Ctrl-C
+	// pressed while a command runs: each cancels that command (see
+	// RunTerminal). Nil: none.
+	Interrupt <-chan os.Signal
 	// Progress shows a progress line on Stderr for downloads that take
 	// more than a moment (the client sets it when stderr is a terminal).
 	Progress bool
@@ -95,6 +106,21 @@ func New(cfg Config) *Shell {
 		cfg.Stderr = io.Discard
 	}
 	return &Shell{cfg: cfg, out: &console{stdout: cfg.Stdout, stderr: cfg.Stderr}}
+}
+
+// RemoveStaleTemp removes, from the working directory, the temporary files
+// (downloads on their way, JSON files being rewritten) that a client which
+// crashed or was killed left behind; those of clients still running, here
+// or on another host sharing the folder, stay (package tempfile). The
+// client calls it once at start.
+func (s *Shell) RemoveStaleTemp() {
+	removed, err := tempfile.RemoveStale(s.cfg.Dir)
+	for _, name := range removed {
+		s.out.errline("removed " + show.Quoted(name) + ", left by a client that ended mid-write")
+	}
+	if err != nil {
+		s.out.errline("warning: looking for leftover temporary files: " + err.Error())
+	}
 }
 
 // User is the username requests carry now: the current user (the most
@@ -158,10 +184,49 @@ func (c *console) line(s string) {
 	io.WriteString(c.stdout, s+"\n")
 }
 
+// errline writes a message to stderr. Messages name values that others
+// chose (a peer's request, a server's answer), so each of its lines is
+// shown by package show: whatever a value holds, it cannot add a line or
+// reach the terminal. (Value-level escaping where a message is built is
+// kept too: show is idempotent.)
 func (c *console) errline(s string) {
+	var b []byte
+	for l := range strings.Lines(s) {
+		l, nl := strings.CutSuffix(l, "\n")
+		b = show.Append(b, l)
+		if nl {
+			b = append(b, '\n')
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	io.WriteString(c.stderr, s+"\n")
+	c.stderr.Write(append(b, '\n'))
+}
+
+// lines batches stdout lines (a long list) into few writes; each batch is
+// written whole, under the console's lock.
+func (c *console) lines() *lineBatch { return &lineBatch{c: c} }
+
+type lineBatch struct {
+	c *console
+	b []byte
+}
+
+func (l *lineBatch) line(s string) {
+	l.b = append(append(l.b, s...), '\n')
+	if len(l.b) >= 64<<10 {
+		l.flush()
+	}
+}
+
+func (l *lineBatch) flush() {
+	if len(l.b) == 0 {
+		return
+	}
+	l.c.mu.Lock()
+	l.c.stdout.Write(l.b)
+	l.c.mu.Unlock()
+	l.b = l.b[:0]
 }
 
 // raw writes to stderr as is (progress lines that rewrite themselves).

@@ -26,13 +26,15 @@ func TestPruebas(t *testing.T) {
 	// register
 	a.do("REGISTER alice", "REGISTER OK")
 	a.do("register alice", "USERNAME IN USE")
-	a.do("REGISTER a/b", "REGISTER FAIL")
+	// An unsafe name is refused by the client itself (it would become
+	// part of a file name): the FAIL line, no datetime, nothing sent.
+	a.doExactly("REGISTER a/b", "REGISTER FAIL")
 	// unregister
 	a.do("UNREGISTER nobody", "USERNAME DOES NOT EXIST")
-	a.do("UNREGISTER a/b", "UNREGISTER FAIL")
+	a.doExactly("UNREGISTER a/b", "UNREGISTER FAIL")
 	// connect
 	b.do("CONNECT bob", "CONNECT FAIL, USER DOES NOT EXIST")
-	b.do("CONNECT a/b", "CONNECT FAIL")
+	b.doExactly("CONNECT a/b", "CONNECT FAIL")
 	if b.sh.ListenerAddr() != "" {
 		t.Error("a failed CONNECT left the listener open")
 	}
@@ -48,7 +50,7 @@ func TestPruebas(t *testing.T) {
 	// disconnect
 	b.do("DISCONNECT nobody", "DISCONNECT FAIL, USER DOES NOT EXIST")
 	b.do("DISCONNECT bob", "DISCONNECT FAIL, USER NOT CONNECTED")
-	b.do("DISCONNECT a/b", "DISCONNECT FAIL")
+	b.doExactly("DISCONNECT a/b", "DISCONNECT FAIL")
 	// publish: requests carry the last user named when none is connected.
 	b.do("UNREGISTER ghost", "USERNAME DOES NOT EXIST")
 	b.do("PUBLISH f.txt x", "PUBLISH FAIL, USER DOES NOT EXIST")
@@ -100,12 +102,14 @@ func TestPruebas(t *testing.T) {
 		t.Error("a failed GET_FILE created a file")
 	}
 	b.do("GET_FILE carol x y", "GET_FILE FAIL")
-	// The "Errores" rows: a user name the server refuses.
+	// The "Errores" rows: a user name the server refuses. The client
+	// refuses it first (the same rule, directory.SafeName), so requests
+	// go on carrying bob, who is no longer connected.
 	b.do("DISCONNECT bob", "DISCONNECT OK")
-	b.do("REGISTER bad/name", "REGISTER FAIL")
+	b.doExactly("REGISTER bad/name", "REGISTER FAIL")
 	for _, l := range []string{"PUBLISH x y", "DELETE x", "LIST_USERS", "LIST_CONTENT alice"} {
 		op := strings.Fields(l)[0]
-		b.do(l, q(op+" FAIL"))
+		b.do(l, q(op+" FAIL, USER NOT CONNECTED"))
 	}
 	if b.sh.ListenerAddr() != "" {
 		t.Error("DISCONNECT left the listener open")
@@ -246,8 +250,15 @@ func TestClientSideChecks(t *testing.T) {
 	if w.console.String() != seen {
 		t.Errorf("the central server saw requests: %q", w.console.String())
 	}
-	// 255 bytes is allowed by the client (the server then decides).
-	c.do("REGISTER "+strings.Repeat("y", 255), "REGISTER FAIL")
+	// A username the directory's rule refuses is refused by the client
+	// too (it would become part of a file name): 252 bytes and up, "/".
+	c.doExactly("REGISTER "+strings.Repeat("y", 252), "REGISTER FAIL")
+	c.doExactly("CONNECT a/b", "CONNECT FAIL")
+	if w.console.String() != seen {
+		t.Errorf("the central server saw requests: %q", w.console.String())
+	}
+	// 251 bytes is allowed by the client (the server then decides).
+	c.do("REGISTER "+strings.Repeat("y", 251), "REGISTER OK")
 }
 
 func TestQuitAndEndOfInputDisconnect(t *testing.T) {

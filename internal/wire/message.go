@@ -231,6 +231,44 @@ func ReadFileList(r io.Reader) ([]FileRecord, error) {
 	return files, nil
 }
 
+// ReadListCount reads the count of a list reply (after its '0'); a count
+// over MaxListRecords is malformed. The records can then be read one at a
+// time with ReadUserRecord or ReadFileRecord, so a client need not hold a
+// long list in memory.
+func ReadListCount(r io.Reader) (int, error) { return readListCount(r) }
+
+// ReadUserRecord reads one LIST_USERS record into buf (at least
+// UserRecordSize bytes, reused between calls) and returns it.
+func ReadUserRecord(r io.Reader, buf []byte) (UserRecord, error) {
+	var u UserRecord
+	buf = buf[:UserRecordSize]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return u, eofIsUnexpected(err)
+	}
+	var err error
+	if u.Username, err = ParseField(buf[:NameSize]); err == nil {
+		if u.IP, err = ParseField(buf[NameSize : NameSize+IPSize]); err == nil {
+			u.Port, err = ParseField(buf[NameSize+IPSize:])
+		}
+	}
+	return u, err
+}
+
+// ReadFileRecord reads one LIST_CONTENT record into buf (at least
+// FileRecordSize bytes, reused between calls) and returns it.
+func ReadFileRecord(r io.Reader, buf []byte) (FileRecord, error) {
+	var f FileRecord
+	buf = buf[:FileRecordSize]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return f, eofIsUnexpected(err)
+	}
+	var err error
+	if f.Filename, err = ParseField(buf[:NameSize]); err == nil {
+		f.Description, err = ParseField(buf[NameSize:])
+	}
+	return f, err
+}
+
 func readListCount(r io.Reader) (int, error) {
 	n, err := ReadCount(r)
 	if err != nil {

@@ -166,3 +166,37 @@ func TestValidPort(t *testing.T) {
 		}
 	}
 }
+
+// TestListRecordByRecord: the count, then one record at a time into a
+// reused buffer, as a client that does not hold the list reads it.
+func TestListRecordByRecord(t *testing.T) {
+	users := []UserRecord{{"alice", "127.0.0.1", "40123"}, {"bob", "10.0.0.2", "1"}}
+	b, _ := AppendUserList(nil, users)
+	r := bytes.NewReader(b[1:])
+	n, err := ReadListCount(r)
+	if err != nil || n != 2 {
+		t.Fatalf("count %d, %v", n, err)
+	}
+	buf := make([]byte, UserRecordSize)
+	for i := range n {
+		if u, err := ReadUserRecord(r, buf); err != nil || u != users[i] {
+			t.Errorf("record %d: %+v, %v", i, u, err)
+		}
+	}
+	if _, err := ReadUserRecord(r, buf); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("past the end: %v", err)
+	}
+	files := []FileRecord{{"song.mp3", "a song I like"}}
+	b, _ = AppendFileList(nil, files)
+	r = bytes.NewReader(b[5:])
+	if f, err := ReadFileRecord(r, make([]byte, FileRecordSize)); err != nil || f != files[0] {
+		t.Errorf("file record %+v, %v", f, err)
+	}
+	bad := bytes.Repeat([]byte("x"), FileRecordSize)
+	if _, err := ReadFileRecord(bytes.NewReader(bad), make([]byte, FileRecordSize)); !errors.Is(err, ErrInvalidField) {
+		t.Errorf("record without NUL: %v", err)
+	}
+	if _, err := ReadListCount(bytes.NewReader([]byte{0xff, 0xff, 0xff, 0xff})); !errors.Is(err, ErrMalformed) {
+		t.Errorf("huge count: %v", err)
+	}
+}
