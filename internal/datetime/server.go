@@ -142,13 +142,24 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 	} else {
 		logf = log.Printf
 	}
-	ln = listen.New(ln, listen.Config{
+	l := listen.New(ln, listen.Config{
 		Name:             "ws-server",
 		MaxConns:         cfg.MaxConns,
 		MaxPerSource:     cfg.MaxPerSource,
 		FirstByteTimeout: cfg.FirstByteTimeout,
 		Logf:             logf,
 	})
+	ln = l
+	// At MaxConns an idle keep-alive connection gives its place to a new
+	// one: peers that keep connections open cannot lock others out.
+	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateIdle:
+			l.SetIdle(c, true)
+		case http.StateActive:
+			l.SetIdle(c, false)
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

@@ -255,3 +255,43 @@ func TestIdleFloodFromOneAddress(t *testing.T) {
 	}
 	t.Logf("answered in %v", time.Since(start))
 }
+
+// TestIdleKeepAliveMakesRoom: at MaxConns, connections idle after a call
+// (keep-alive) give their places to new clients instead of holding them
+// for IdleTimeout.
+func TestIdleKeepAliveMakesRoom(t *testing.T) {
+	const maxConns = 4
+	url, _, _ := startServe(t, Config{MaxConns: maxConns, IdleTimeout: 5 * time.Minute})
+	addr := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
+	var idle []net.Conn
+	for i := range maxConns {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(10+i))}}
+		c, err := d.Dial("tcp4", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := callOn(c); err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		got, err := NewClient(url).Now(ctx)
+		cancel()
+		if err != nil || !Valid(got) {
+			t.Fatalf("new client with %d idle keep-alive connections open: %q, %v", maxConns, got, err)
+		}
+	}
+	closed := 0
+	for _, c := range idle {
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); err == io.EOF {
+			closed++
+		}
+	}
+	if closed == 0 {
+		t.Error("no idle connection was closed to make room")
+	}
+}

@@ -20,6 +20,9 @@ type Conn struct {
 	l       *Listener
 	key     netip.Addr
 	counted bool // key's count holds this connection
+	// idleSince is when the server said the connection went idle
+	// (SetIdle), zero while busy; guarded by l.mu.
+	idleSince time.Time
 
 	// mu orders the deadlines the handler sets against Shutdown's cut, so
 	// that neither overwrites the other unseen.

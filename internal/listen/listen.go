@@ -8,7 +8,9 @@
 //
 //   - fewer than MaxConns connections are open (at the cap the loop stops
 //     accepting: new connections wait in the kernel's listen backlog until
-//     one closes, so a burst of real clients is queued, not refused);
+//     one closes, so a burst of real clients is queued, not refused; but
+//     a connection the server has marked idle between requests, SetIdle,
+//     is closed to make room at once);
 //   - fewer than MaxPerSource connections from the same source address are
 //     open (over it the new connection is reset at once: one address
 //     cannot fill the server, and it does not wait in the backlog in front
@@ -285,7 +287,15 @@ func (l *Listener) acceptLoop() {
 		select {
 		case l.slots <- struct{}{}:
 		default:
-			l.warn("max-conns", "%d connections open (the cap); new ones wait in the listen backlog", l.cfg.MaxConns)
+			// At the cap, a connection idle between requests (SetIdle)
+			// makes room: its client reconnects when it needs to, while a
+			// new one would otherwise wait for it to time out.
+			if c := l.oldestIdle(); c != nil {
+				c.Close()
+				l.warn("reclaim", "%d connections open (the cap); closing idle ones to make room", l.cfg.MaxConns)
+			} else {
+				l.warn("max-conns", "%d connections open (the cap); new ones wait in the listen backlog", l.cfg.MaxConns)
+			}
 			select {
 			case l.slots <- struct{}{}:
 			case <-l.done:
@@ -399,6 +409,41 @@ func (l *Listener) admit(raw net.Conn, key netip.Addr, counted, trusted bool) {
 	case <-l.done:
 		c.Close()
 	}
+}
+
+// SetIdle marks c, a connection of this Listener, as idle between two
+// requests (idle true) or busy again. At MaxConns the connection idle the
+// longest is closed to make room for a new one, so that idle keep-alive
+// connections never keep a new client out. net/http reports the states
+// through http.Server.ConnState (StateIdle, StateActive).
+func (l *Listener) SetIdle(c net.Conn, idle bool) {
+	lc, ok := c.(*Conn)
+	if !ok || lc.l != l {
+		return
+	}
+	l.mu.Lock()
+	if idle {
+		lc.idleSince = time.Now()
+	} else {
+		lc.idleSince = time.Time{}
+	}
+	l.mu.Unlock()
+}
+
+// oldestIdle is the connection idle the longest, or nil.
+func (l *Listener) oldestIdle() *Conn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var old *Conn
+	for c := range l.live {
+		if !c.idleSince.IsZero() && (old == nil || c.idleSince.Before(old.idleSince)) {
+			old = c
+		}
+	}
+	if old != nil {
+		old.idleSince = time.Time{} // closed once, by this caller
+	}
+	return old
 }
 
 // release gives back a connection's slot.
