@@ -100,13 +100,20 @@ func flood(spec string) int {
 	d := net.Dialer{
 		Timeout:   3 * time.Second,
 		LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)},
-		// The local port is picked at connect time, for the whole
-		// 4-tuple, rather than at bind time for src alone: thousands of
-		// dials from one address then never run out of ports that older
-		// runs' TIME_WAIT sockets still hold.
 		Control: func(_, _ string, c syscall.RawConn) error {
 			const ipBindAddressNoPort = 24 // IP_BIND_ADDRESS_NO_PORT, Linux
-			c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1) })
+			c.Control(func(fd uintptr) {
+				// The local port is picked at connect time, for the whole
+				// 4-tuple, rather than at bind time for src alone:
+				// thousands of dials from one address then never run out
+				// of ports that older runs' TIME_WAIT sockets still hold.
+				syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
+				// Thousands of ephemeral ports held: without this, a test
+				// running beside (another package) that binds ":<port>"
+				// on a port testenv.FreePort just gave would find it
+				// "already in use" by one of them.
+				syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+			})
 			return nil
 		},
 	}
