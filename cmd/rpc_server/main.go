@@ -7,13 +7,16 @@
 //
 // Usage:
 //
-//	rpc_server [-p <port>] [-max-record <bytes>] [-max-conns <n>] [-idle-timeout <duration>] [-portmap=false]
+//	rpc_server [-p <port>] [-max-record <bytes>] [-max-conns <n>] [-max-per-source <n>]
+//	           [-first-byte-timeout <duration>] [-idle-timeout <duration>] [-portmap=false]
 //
-//	-p             TCP port, all interfaces (default 8001; 0: any free port)
-//	-max-record    largest call record accepted (default 65536 bytes)
-//	-max-conns     connections served at once; more are closed at once (default 4096)
-//	-idle-timeout  a connection with no call for this long is closed (default 5m)
-//	-portmap       register with the portmapper on 127.0.0.1:111 (default true)
+//	-p                   TCP port, all interfaces (default 8001; 0: any free port)
+//	-max-record          largest call record accepted (default 65536 bytes)
+//	-max-conns           connections open at once; more wait in the listen backlog (default 4096)
+//	-max-per-source      connections open at once from one address; more are reset at once (default 64)
+//	-first-byte-timeout  a new connection that has not begun a call within this is closed (default 2s)
+//	-idle-timeout        a connection with no call for this long is closed (default 5m)
+//	-portmap             register with the portmapper on 127.0.0.1:111 (default true)
 //
 // A mistake on the command line prints the usage line and exits with
 // status 2. Diagnostics, including the port it serves on, go to stderr.
@@ -41,15 +44,17 @@ import (
 	"p2p/internal/rpclog"
 )
 
-const usage = "usage: rpc_server [-p <port>] [-max-record <bytes>] [-max-conns <n>] [-idle-timeout <duration>] [-portmap=false]"
+const usage = "usage: rpc_server [-p <port>] [-max-record <bytes>] [-max-conns <n>] [-max-per-source <n>] [-first-byte-timeout <duration>] [-idle-timeout <duration>] [-portmap=false]"
 
 // options are the command line's settings.
 type options struct {
-	port        int
-	maxRecord   int
-	maxConns    int
-	idleTimeout time.Duration
-	portmap     bool
+	port         int
+	maxRecord    int
+	maxConns     int
+	maxPerSource int
+	firstByte    time.Duration
+	idleTimeout  time.Duration
+	portmap      bool
 }
 
 func main() {
@@ -75,7 +80,9 @@ func parseArgs(args []string) (options, error) {
 	fs.Usage = func() {}
 	fs.IntVar(&o.port, "p", 8001, "TCP port to listen on (0: any free port)")
 	fs.IntVar(&o.maxRecord, "max-record", oncrpc.DefaultMaxRecordSize, "largest call record accepted, in bytes")
-	fs.IntVar(&o.maxConns, "max-conns", oncrpc.DefaultMaxConns, "most connections served at once")
+	fs.IntVar(&o.maxConns, "max-conns", oncrpc.DefaultMaxConns, "most connections open at once; more wait in the listen backlog")
+	fs.IntVar(&o.maxPerSource, "max-per-source", oncrpc.DefaultMaxPerSource, "most connections open at once from one address; more are reset at once")
+	fs.DurationVar(&o.firstByte, "first-byte-timeout", oncrpc.DefaultFirstByteTimeout, "close a new connection that has not begun a call within this")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", oncrpc.DefaultIdleTimeout, "close a connection idle for this long")
 	fs.BoolVar(&o.portmap, "portmap", true, "register with the portmapper on 127.0.0.1:111 when one runs")
 	if err := fs.Parse(args); err != nil {
@@ -92,6 +99,10 @@ func parseArgs(args []string) (options, error) {
 		return o, fmt.Errorf("-max-record %d out of range 512..%d", o.maxRecord, 1<<30)
 	case o.maxConns < 1:
 		return o, fmt.Errorf("-max-conns %d: must be at least 1", o.maxConns)
+	case o.maxPerSource < 1:
+		return o, fmt.Errorf("-max-per-source %d: must be at least 1", o.maxPerSource)
+	case o.firstByte <= 0:
+		return o, fmt.Errorf("-first-byte-timeout %v: must be positive", o.firstByte)
 	case o.idleTimeout <= 0:
 		return o, fmt.Errorf("-idle-timeout %v: must be positive", o.idleTimeout)
 	}
@@ -107,10 +118,12 @@ func run(o options, stdout, stderr io.Writer) error {
 	port := l.Addr().(*net.TCPAddr).Port
 	logger := log.New(stderr, "rpc_server: ", log.LstdFlags)
 	srv := &oncrpc.Server{
-		MaxRecordSize: o.maxRecord,
-		MaxConns:      o.maxConns,
-		IdleTimeout:   o.idleTimeout,
-		ErrorLog:      logger,
+		MaxRecordSize:    o.maxRecord,
+		MaxConns:         o.maxConns,
+		MaxPerSource:     o.maxPerSource,
+		FirstByteTimeout: o.firstByte,
+		IdleTimeout:      o.idleTimeout,
+		ErrorLog:         logger,
 	}
 	rpclog.Register(srv, rpclog.NewPrinter(stdout))
 

@@ -19,12 +19,15 @@ import (
 )
 
 func TestParseArgs(t *testing.T) {
+	def := options{8001, oncrpc.DefaultMaxRecordSize, oncrpc.DefaultMaxConns, oncrpc.DefaultMaxPerSource, oncrpc.DefaultFirstByteTimeout, oncrpc.DefaultIdleTimeout, true}
+	with := func(f func(*options)) options { o := def; f(&o); return o }
 	good := map[string]options{
-		"":                               {8001, oncrpc.DefaultMaxRecordSize, oncrpc.DefaultMaxConns, oncrpc.DefaultIdleTimeout, true},
-		"-p 9000":                        {9000, oncrpc.DefaultMaxRecordSize, oncrpc.DefaultMaxConns, oncrpc.DefaultIdleTimeout, true},
-		"-p 0 -max-record 4096":          {0, 4096, oncrpc.DefaultMaxConns, oncrpc.DefaultIdleTimeout, true},
-		"-max-conns 10 -idle-timeout 3s": {8001, oncrpc.DefaultMaxRecordSize, 10, 3 * time.Second, true},
-		"-portmap=false":                 {8001, oncrpc.DefaultMaxRecordSize, oncrpc.DefaultMaxConns, oncrpc.DefaultIdleTimeout, false},
+		"":                               def,
+		"-p 9000":                        with(func(o *options) { o.port = 9000 }),
+		"-p 0 -max-record 4096":          with(func(o *options) { o.port, o.maxRecord = 0, 4096 }),
+		"-max-conns 10 -idle-timeout 3s": with(func(o *options) { o.maxConns, o.idleTimeout = 10, 3*time.Second }),
+		"-max-per-source 5 -first-byte-timeout 1s": with(func(o *options) { o.maxPerSource, o.firstByte = 5, time.Second }),
+		"-portmap=false": with(func(o *options) { o.portmap = false }),
 	}
 	for args, want := range good {
 		got, err := parseArgs(strings.Fields(args))
@@ -32,7 +35,7 @@ func TestParseArgs(t *testing.T) {
 			t.Errorf("parseArgs(%q) = %+v, %v; want %+v", args, got, err, want)
 		}
 	}
-	for _, args := range []string{"-p", "-p x", "-p -1", "-p 65536", "extra", "-x", "-max-record 100", "-max-conns 0", "-idle-timeout 0s", "-h", "-portmap=maybe"} {
+	for _, args := range []string{"-p", "-p x", "-p -1", "-p 65536", "extra", "-x", "-max-record 100", "-max-conns 0", "-max-per-source 0", "-first-byte-timeout 0s", "-idle-timeout 0s", "-h", "-portmap=maybe"} {
 		if _, err := parseArgs(strings.Fields(args)); err == nil {
 			t.Errorf("parseArgs(%q) accepted", args)
 		}
@@ -95,18 +98,15 @@ func start(t *testing.T, bin string, args ...string) (int, string, *exec.Cmd) {
 	return 0, "", nil
 }
 
-// TestThousandIdleConnections: 1,000 connections held open without a call
-// do not keep a normal call from being answered and printed.
-func TestThousandIdleConnections(t *testing.T) {
+// TestIdleFloodFromOneAddress: more idle connections from 127.0.0.2 than
+// -max-conns allows (an abuser's 4,096 starved the central server's
+// logger) do not keep a LOG call from 127.0.0.1 from being answered and
+// printed.
+func TestIdleFloodFromOneAddress(t *testing.T) {
 	port, out, cmd := start(t, binary(t))
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	for i := 0; i < 1000; i++ {
-		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-		if err != nil {
-			t.Fatalf("idle connection %d: %v", i, err)
-		}
-		defer c.Close()
-	}
+	opened := testenv.Flood(t, "127.0.0.2", addr, oncrpc.DefaultMaxConns+200, nil)
+	t.Logf("the flood opened %d connections", opened)
 	// One idle connection has sent half a record header and stalls.
 	stalled, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -115,14 +115,16 @@ func TestThousandIdleConnections(t *testing.T) {
 	defer stalled.Close()
 	stalled.Write([]byte{0x80, 0})
 
-	c, err := oncrpc.Dial(addr, 10*time.Second)
+	d := net.Dialer{Timeout: 3 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}}
+	conn, err := d.Dial("tcp4", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := oncrpc.NewClient(conn, 0)
 	defer c.Close()
 	args, _ := rpclog.AppendEntry(nil, rpclog.Entry{Username: "alice", Operation: "PUBLISH", Filename: "f", DateTime: "30/11/2026 17:20:00"})
-	if _, err := c.Call(time.Now().Add(20*time.Second), rpclog.Program, rpclog.Version, rpclog.ProcLogOp, args); err != nil {
-		t.Fatalf("call with 1,000 idle connections open: %v", err)
+	if _, err := c.Call(time.Now().Add(3*time.Second), rpclog.Program, rpclog.Version, rpclog.ProcLogOp, args); err != nil {
+		t.Fatalf("LOG call from 127.0.0.1 during the flood: %v", err)
 	}
 	for end := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		b, _ := os.ReadFile(out)

@@ -1,7 +1,9 @@
 // Command server is the central directory server of PROTOCOL.md §2 and §4:
 //
-//	server -p <port> [-d <dir>] [-sync=false] [-max-conns n] [-read-timeout d] [-write-timeout d] [-store-timeout d]
-//	server -p <port> -db <dsn> [-max-conns n] [-read-timeout d] [-write-timeout d] [-store-timeout d]
+//	server -p <port> [-d <dir>] [-sync=false] [-max-conns n] [-max-per-source n] [-first-byte-timeout d]
+//	       [-read-timeout d] [-write-timeout d] [-store-timeout d] [-proxy <sources>]
+//	server -p <port> -db <dsn> [-max-conns n] [-max-per-source n] [-first-byte-timeout d]
+//	       [-read-timeout d] [-write-timeout d] [-store-timeout d] [-proxy <sources>]
 //
 // It keeps users.csv, connected.csv and files/<user>.csv in the data folder
 // (-d, default the working directory), or, with -db, the directory in the
@@ -13,6 +15,11 @@
 // lines of §4 on stdout, hands every parsed request to the log server of §6 (found through
 // LOG_RPC_IP and LOG_RPC_PORT, or the portmapper), and on SIGINT or SIGTERM
 // stops accepting, answers the requests in flight and exits 0. Bad flags print one usage line and exit 2.
+//
+// Behind TCP load balancers, -proxy names them (comma-separated IPv4
+// addresses or CIDR ranges): their connections must begin with a PROXY
+// protocol header (v1 or v2), whose client address is the one the server
+// uses; a PROXY header from any other source is refused (PROTOCOL.md §4).
 package main
 
 import (
@@ -21,6 +28,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -31,10 +39,11 @@ import (
 	"p2p/internal/directory"
 	"p2p/internal/directory/csvstore"
 	"p2p/internal/directory/pgstore"
+	"p2p/internal/listen"
 	"p2p/internal/rpclog"
 )
 
-const usage = "usage: server -p <port 1024..65535> [-d <data dir> [-sync=true|false] | -db <postgres dsn>] [-max-conns <n>] [-read-timeout <duration>] [-write-timeout <duration>] [-store-timeout <duration>]"
+const usage = "usage: server -p <port 1024..65535> [-d <data dir> [-sync=true|false] | -db <postgres dsn>] [-max-conns <n>] [-max-per-source <n>] [-first-byte-timeout <duration>] [-read-timeout <duration>] [-write-timeout <duration>] [-store-timeout <duration>] [-proxy <IPv4 address or CIDR>[,...]]"
 
 // openTimeout bounds the first attempt to reach the database at start.
 const openTimeout = 10 * time.Second
@@ -49,16 +58,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	port := fs.String("p", "", "TCP port, 1024..65535")
 	dir := fs.String("d", ".", "data folder for users.csv, connected.csv and files/")
 	sync := fs.Bool("sync", true, "fsync every change before replying")
-	maxConns := fs.Int("max-conns", central.DefaultMaxConns, "connections served at once")
+	maxConns := fs.Int("max-conns", central.DefaultMaxConns, "connections open at once; more wait in the listen backlog")
+	maxPerSource := fs.Int("max-per-source", central.DefaultMaxPerSource, "connections open at once from one client address; more are reset at once")
+	firstByte := fs.Duration("first-byte-timeout", central.DefaultFirstByteTimeout, "time a new connection has to send its first bytes (or PROXY header)")
 	readTimeout := fs.Duration("read-timeout", central.DefaultReadTimeout, "time allowed to receive a request")
 	writeTimeout := fs.Duration("write-timeout", central.DefaultWriteTimeout, "time allowed to send a reply")
 	storeTimeout := fs.Duration("store-timeout", central.DefaultStoreTimeout, "time the directory may take to answer a request")
 	db := fs.String("db", "", "PostgreSQL connection string (URL or key=value) of a directory shared by several servers")
+	var trusted []netip.Prefix
+	fs.Func("proxy", "load balancers whose connections begin with a PROXY header: comma-separated IPv4 addresses or CIDR ranges", func(v string) (err error) {
+		trusted, err = listen.ParseSources(v)
+		return err
+	})
 	err := fs.Parse(args)
 	csvFlags := false
 	fs.Visit(func(f *flag.Flag) { csvFlags = csvFlags || f.Name == "d" || f.Name == "sync" })
 	if err != nil || fs.NArg() > 0 || !validPort(*port) ||
-		*maxConns < 1 || *readTimeout <= 0 || *writeTimeout <= 0 || *storeTimeout <= 0 || *db != "" && csvFlags {
+		*maxConns < 1 || *maxPerSource < 1 || *firstByte <= 0 || *readTimeout <= 0 || *writeTimeout <= 0 || *storeTimeout <= 0 || *db != "" && csvFlags {
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
@@ -91,15 +107,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logger := rpclog.NewSender(rpclog.SenderConfigFromEnv(), stderr)
 	defer logger.Close() // after srv.Close, so the last entries are flushed
 	srv, err := central.Start(central.Config{
-		Listener:     ln,
-		Directory:    directory.New(store, directory.Options{Warn: stderr}),
-		Console:      stdout,
-		Errors:       stderr,
-		Logger:       logger,
-		MaxConns:     *maxConns,
-		ReadTimeout:  *readTimeout,
-		WriteTimeout: *writeTimeout,
-		StoreTimeout: *storeTimeout,
+		Listener:         ln,
+		Directory:        directory.New(store, directory.Options{Warn: stderr}),
+		Console:          stdout,
+		Errors:           stderr,
+		Logger:           logger,
+		MaxConns:         *maxConns,
+		MaxPerSource:     *maxPerSource,
+		FirstByteTimeout: *firstByte,
+		TrustedProxies:   trusted,
+		ReadTimeout:      *readTimeout,
+		WriteTimeout:     *writeTimeout,
+		StoreTimeout:     *storeTimeout,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "server: %v\n", err)

@@ -21,7 +21,7 @@ import (
 	"p2p/internal/datetime"
 )
 
-const usage = "usage: ws-server [-p port] [-max-header-bytes n] [-max-body-bytes n] [-read-header-timeout d] [-read-timeout d] [-write-timeout d] [-idle-timeout d] [-shutdown-timeout d]"
+const usage = "usage: ws-server [-p port] [-max-conns n] [-max-per-source n] [-first-byte-timeout d] [-max-header-bytes n] [-max-body-bytes n] [-read-header-timeout d] [-read-timeout d] [-write-timeout d] [-idle-timeout d] [-shutdown-timeout d]"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -65,7 +65,10 @@ func parseFlags(args []string, stderr io.Writer) (datetime.Config, int, error) {
 	fs := flag.NewFlagSet("ws-server", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // run prints one clear error and the usage line
 	port := fs.Int("p", 8000, "TCP port, 0..65535 (0: any free port)")
-	fs.IntVar(&cfg.MaxHeaderBytes, "max-header-bytes", cfg.MaxHeaderBytes, "largest request line plus headers, bytes")
+	fs.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns, "connections open at once, idle keep-alive ones included; more wait in the listen backlog")
+	fs.IntVar(&cfg.MaxPerSource, "max-per-source", cfg.MaxPerSource, "connections open at once from one address; more are reset at once")
+	fs.DurationVar(&cfg.FirstByteTimeout, "first-byte-timeout", cfg.FirstByteTimeout, "time a new connection has to begin its first request")
+	fs.IntVar(&cfg.MaxHeaderBytes, "max-header-bytes", cfg.MaxHeaderBytes, fmt.Sprintf("largest request line plus headers, bytes (at least %d)", datetime.MinMaxHeaderBytes))
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest SOAP request body, bytes")
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", cfg.ReadHeaderTimeout, "time to read a request's headers")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", cfg.ReadTimeout, "time to read a whole request")
@@ -85,7 +88,11 @@ func parseFlags(args []string, stderr io.Writer) (datetime.Config, int, error) {
 	if *port < 0 || *port > 65535 {
 		return cfg, 0, fmt.Errorf("port %d out of range 0..65535", *port)
 	}
-	if cfg.MaxHeaderBytes <= 0 || cfg.MaxBodyBytes <= 0 || cfg.ReadHeaderTimeout <= 0 ||
+	if cfg.MaxHeaderBytes < datetime.MinMaxHeaderBytes {
+		// net/http cannot hold a request to less.
+		return cfg, 0, fmt.Errorf("-max-header-bytes %d: must be at least %d", cfg.MaxHeaderBytes, datetime.MinMaxHeaderBytes)
+	}
+	if cfg.MaxBodyBytes <= 0 || cfg.MaxConns <= 0 || cfg.MaxPerSource <= 0 || cfg.FirstByteTimeout <= 0 || cfg.ReadHeaderTimeout <= 0 ||
 		cfg.ReadTimeout <= 0 || cfg.WriteTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.ShutdownTimeout <= 0 {
 		return cfg, 0, fmt.Errorf("limits and timeouts must be positive")
 	}

@@ -26,6 +26,10 @@ func TestBadFlags(t *testing.T) {
 		{"extra"},
 		{"-max-body-bytes", "0"},
 		{"-read-timeout", "soon"},
+		{"-max-header-bytes", "4096"},
+		{"-max-conns", "0"},
+		{"-max-per-source", "0"},
+		{"-first-byte-timeout", "0s"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(args, &stdout, &stderr); code != 2 {

@@ -74,12 +74,14 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// TestIdleConnections holds 1,000 connections open that send nothing: a
-// normal request is still answered.
+// TestIdleConnections holds 1,000 connections open that send nothing,
+// from 50 addresses (each under the per-source cap, all under MaxConns): a
+// normal request is still answered. (From one address, see
+// TestIdleFloodFromOneAddress.)
 func TestIdleConnections(t *testing.T) {
 	const idle = 1000
 	testenv.RaiseFileLimit(t, 2*idle+256) // both ends live in this process
-	ts := startServer(t, testConfig{Config: Config{ReadTimeout: time.Minute}})
+	ts := startServer(t, testConfig{Config: Config{ReadTimeout: time.Minute, FirstByteTimeout: time.Minute}})
 	addr := ts.Addr().String()
 	conns := make([]net.Conn, 0, idle)
 	defer func() {
@@ -87,8 +89,9 @@ func TestIdleConnections(t *testing.T) {
 			c.Close()
 		}
 	}()
-	for range idle {
-		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	for i := range idle {
+		d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(10+i%50))}}
+		c, err := d.Dial("tcp4", addr)
 		if err != nil {
 			t.Fatalf("idle connection %d: %v", len(conns), err)
 		}

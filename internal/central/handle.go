@@ -24,19 +24,12 @@ var (
 )
 
 // handle serves one connection: one request, one reply, close (§2).
+// The listener closes conn when handle returns.
 func (s *Server) handle(conn net.Conn) {
-	defer func() {
-		conn.Close()
-		<-s.sem
-		s.wg.Done()
-	}()
-	// The deadline covers the whole request: a peer that sends nothing, or
-	// sends slowly, holds its slot for at most ReadTimeout.
+	// The listener has seen the first bytes; from them on the deadline
+	// covers the whole request: a peer that sends slowly holds its slot
+	// for at most ReadTimeout.
 	conn.SetDeadline(time.Now().Add(s.cfg.ReadTimeout))
-	if !s.track(conn) {
-		return
-	}
-	defer s.untrack(conn)
 
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(conn)

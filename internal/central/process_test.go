@@ -23,7 +23,9 @@ func TestProcessUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{}, {"-p"}, {"-p", "80"}, {"-p", "1023"}, {"-p", "65536"}, {"-p", "abc"}, {"-p", "+2000"},
 		{"-p", "2000", "-x"}, {"-p", "2000", "extra"}, {"-q", "2000"}, {"-p", "2000", "-max-conns", "0"},
-		{"-p", "2000", "-read-timeout", "0s"},
+		{"-p", "2000", "-read-timeout", "0s"}, {"-p", "2000", "-max-per-source", "0"}, {"-p", "2000", "-first-byte-timeout", "0s"},
+		{"-p", "2000", "-proxy", ""}, {"-p", "2000", "-proxy", "10.0.0.300"}, {"-p", "2000", "-proxy", "10.0.0.1,"},
+		{"-p", "2000", "-proxy", "::1"}, {"-p", "2000", "-proxy", "10.0.0.0/40"}, {"-p", "2000", "-proxy", "lb.example"},
 	} {
 		cmd := exec.Command(bin, args...)
 		var stdout, stderr strings.Builder

@@ -3,8 +3,9 @@
 // deadline), asks the directory, writes the reply, prints the console line
 // and hands the request to the logger.
 //
-// The walk of one request: Server.serve (accept, connection cap) →
-// Server.handle (deadline, wire.ReadRequest, console line) → Server.answer
+// The walk of one request: listen.Listener (accept, caps, first bytes,
+// PROXY header) → Server.handle (deadline, wire.ReadRequest, console
+// line) → Server.answer
 // (directory call, reply bytes) → write → Logger.Log.
 package central
 
@@ -14,12 +15,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync"
 	"time"
 
 	"p2p/internal/directory"
+	"p2p/internal/listen"
 	"p2p/internal/rpclog"
 )
 
@@ -38,14 +41,29 @@ type Config struct {
 	// Console receives the lines of §4 (default os.Stdout). Each line is
 	// one Write call, so an unbuffered writer shows it at once.
 	Console io.Writer
-	// Errors receives warnings: accept errors (default os.Stderr).
+	// Errors receives warnings: accept errors, caps reached, bad PROXY
+	// headers, at most one line a second of each (default os.Stderr).
 	Errors io.Writer
 	// Logger receives every request that parses, after its reply is
 	// written (default: a logger that does nothing).
 	Logger Logger
-	// MaxConns caps the connections served at once; more wait in the
+	// MaxConns caps the connections open at once; more wait in the
 	// listen backlog (default DefaultMaxConns).
 	MaxConns int
+	// MaxPerSource caps the connections open at once from one client
+	// address; more are reset at once, so that one address cannot fill
+	// MaxConns (default DefaultMaxPerSource).
+	MaxPerSource int
+	// FirstByteTimeout is the time a new connection has to send its
+	// first bytes (its PROXY header, from a trusted balancer) before it
+	// is closed; ReadTimeout starts after it (default
+	// DefaultFirstByteTimeout).
+	FirstByteTimeout time.Duration
+	// TrustedProxies are the load balancers of -proxy (PROTOCOL.md §4):
+	// a connection from one must begin with a PROXY header, and the
+	// client address in it is the one CONNECT records. A PROXY header
+	// from anyone else is an unknown cop: closed, no reply.
+	TrustedProxies []netip.Prefix
 	// ReadTimeout bounds the time to receive a whole request (default
 	// DefaultReadTimeout).
 	ReadTimeout time.Duration
@@ -64,6 +82,12 @@ const (
 	DefaultReadTimeout  = 5 * time.Second
 	DefaultWriteTimeout = 10 * time.Second
 	DefaultStoreTimeout = 5 * time.Second
+	// DefaultMaxPerSource: a request takes milliseconds, so even a NAT
+	// in front of a whole site rarely has more at once.
+	DefaultMaxPerSource = listen.DefaultMaxPerSource
+	// DefaultFirstByteTimeout: a client sends its request as soon as it
+	// has connected.
+	DefaultFirstByteTimeout = listen.DefaultFirstByteTimeout
 )
 
 // shutdownGrace is how long Close lets a connection finish sending its
@@ -86,17 +110,9 @@ func (NopLogger) Log(rpclog.Entry) {}
 // Server is a running central server.
 type Server struct {
 	cfg     Config
-	ln      net.Listener
+	ln      *listen.Listener
 	dir     *directory.Directory
 	console *console
-	sem     chan struct{}
-	quit    chan struct{}
-	done    chan struct{} // closed when the accept loop has returned
-
-	wg      sync.WaitGroup // connection handlers
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	closing bool
 	once    sync.Once
 }
 
@@ -131,10 +147,6 @@ func Start(cfg Config) (*Server, error) {
 		cfg:     cfg,
 		dir:     cfg.Directory,
 		console: &console{w: cfg.Console},
-		sem:     make(chan struct{}, cfg.MaxConns),
-		quit:    make(chan struct{}),
-		done:    make(chan struct{}),
-		conns:   make(map[net.Conn]struct{}),
 	}
 	ln := cfg.Listener
 	if ln == nil {
@@ -143,10 +155,19 @@ func Start(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.ln = ln
+	errs := cfg.Errors
+	s.ln = listen.New(ln, listen.Config{
+		Name:             "central",
+		MaxConns:         cfg.MaxConns,
+		MaxPerSource:     cfg.MaxPerSource,
+		FirstByteTimeout: cfg.FirstByteTimeout,
+		Grace:            shutdownGrace,
+		TrustedProxies:   cfg.TrustedProxies,
+		Logf:             func(format string, args ...any) { fmt.Fprintf(errs, format+"\n", args...) },
+	})
 	port := ln.Addr().(*net.TCPAddr).Port
 	s.console.line("s> init server " + net.JoinHostPort(HostIP(), strconv.Itoa(port)))
-	go s.serve()
+	go s.ln.Serve(s.handle)
 	return s, nil
 }
 
@@ -168,73 +189,8 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // connections still sending their request shutdownGrace to finish, waits
 // for every request read to be answered.
 func (s *Server) Close() error {
-	s.once.Do(func() {
-		close(s.quit)
-		s.ln.Close()
-		<-s.done
-		s.mu.Lock()
-		s.closing = true
-		cut := time.Now().Add(shutdownGrace)
-		for c := range s.conns {
-			c.SetReadDeadline(cut)
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
+	s.once.Do(func() { s.ln.Shutdown(context.Background()) })
 	return nil
-}
-
-// serve is the accept loop: one goroutine per connection, at most MaxConns
-// at once.
-func (s *Server) serve() {
-	defer close(s.done)
-	var backoff time.Duration
-	for {
-		select {
-		case s.sem <- struct{}{}:
-		case <-s.quit:
-			return
-		}
-		conn, err := s.ln.Accept()
-		if err != nil {
-			<-s.sem
-			select {
-			case <-s.quit:
-				return
-			default:
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Out of file descriptors and the like: wait a little, as
-			// net/http does, instead of spinning.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			fmt.Fprintf(s.cfg.Errors, "central: accept: %v; retrying in %v\n", err, backoff)
-			time.Sleep(backoff)
-			continue
-		}
-		backoff = 0
-		s.wg.Add(1)
-		go s.handle(conn)
-	}
-}
-
-// track registers a connection so that Close can cut its read short. It
-// returns false when the server is closing.
-func (s *Server) track(c net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return false
-	}
-	s.conns[c] = struct{}{}
-	return true
-}
-
-func (s *Server) untrack(c net.Conn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
 }
 
 // console writes whole lines, one Write each, one at a time.

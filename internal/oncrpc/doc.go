@@ -11,7 +11,8 @@
 //     answers PROG_UNAVAIL, PROG_MISMATCH, PROC_UNAVAIL, GARBAGE_ARGS,
 //     SYSTEM_ERR, RPC_MISMATCH and AUTH_ERROR, serves many calls per
 //     connection and many connections at once, under limits (record size,
-//     connections, idle and I/O timeouts);
+//     idle and I/O timeouts; the connection caps and the first-bytes
+//     deadline are package listen's, as for every server of the project);
 //   - a Client (Call with a deadline, CallMany to pipeline calls);
 //   - a portmapper version 2 client (RFC 1833): GetPort, Set, Unset.
 //

@@ -1,6 +1,7 @@
 package oncrpc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"p2p/internal/listen"
 )
 
 // ErrGarbageArgs is returned by a Handler whose arguments do not decode;
@@ -34,6 +37,12 @@ const (
 	DefaultIdleTimeout  = 5 * time.Minute
 	DefaultReadTimeout  = 30 * time.Second
 	DefaultWriteTimeout = 30 * time.Second
+	// DefaultMaxPerSource: a central server keeps one connection to its
+	// log server; 64 leave room for many on one host and for benchmarks.
+	DefaultMaxPerSource = listen.DefaultMaxPerSource
+	// DefaultFirstByteTimeout: a client calls as soon as it has
+	// connected (the central server's logger dials when it has entries).
+	DefaultFirstByteTimeout = listen.DefaultFirstByteTimeout
 )
 
 // Server answers ONC RPC calls over TCP with record marking. Register the
@@ -44,9 +53,17 @@ const (
 type Server struct {
 	// MaxRecordSize bounds one call record (0: DefaultMaxRecordSize).
 	MaxRecordSize int
-	// MaxConns bounds the connections served at once (0:
-	// DefaultMaxConns); one more is accepted and closed at once.
+	// MaxConns bounds the connections open at once (0:
+	// DefaultMaxConns); more wait in the listen backlog.
 	MaxConns int
+	// MaxPerSource bounds the connections open at once from one address
+	// (0: DefaultMaxPerSource); more are reset at once, so that one
+	// address cannot take every connection.
+	MaxPerSource int
+	// FirstByteTimeout closes a new connection that has not begun its
+	// first call within it (0: DefaultFirstByteTimeout); IdleTimeout
+	// applies after that call.
+	FirstByteTimeout time.Duration
 	// IdleTimeout closes a connection with no call started for that long
 	// (0: DefaultIdleTimeout).
 	IdleTimeout time.Duration
@@ -59,10 +76,8 @@ type Server struct {
 
 	mu        sync.Mutex
 	progs     map[uint32]*program
-	listeners map[net.Listener]struct{}
-	conns     map[net.Conn]struct{}
+	listeners map[*listen.Listener]struct{}
 	closed    bool
-	wg        sync.WaitGroup
 }
 
 type program struct {
@@ -105,86 +120,29 @@ func nullProc(_ *CallInfo, _ []byte, res []byte) ([]byte, error) { return res, n
 var ErrServerClosed = errors.New("oncrpc: server closed")
 
 // Serve accepts connections on l until Close, serving each in its own
-// goroutine. It always returns a non-nil error.
+// goroutine, under the limits of the Server (see package listen). It
+// always returns a non-nil error.
 func (s *Server) Serve(l net.Listener) error {
+	ln := listen.New(l, listen.Config{
+		Name:             "oncrpc",
+		MaxConns:         orInt(s.MaxConns, DefaultMaxConns),
+		MaxPerSource:     orInt(s.MaxPerSource, DefaultMaxPerSource),
+		FirstByteTimeout: orDefault(s.FirstByteTimeout, DefaultFirstByteTimeout),
+		Logf:             s.logf,
+	})
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		l.Close()
+		ln.Close()
 		return ErrServerClosed
 	}
 	if s.listeners == nil {
-		s.listeners = make(map[net.Listener]struct{})
+		s.listeners = make(map[*listen.Listener]struct{})
 	}
-	s.listeners[l] = struct{}{}
+	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, l)
-		s.mu.Unlock()
-	}()
-	var backoff time.Duration
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if s.isClosed() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
-				// e.g. EMFILE: wait a little rather than spin.
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.logf("oncrpc: accept: %v; retrying in %v", err, backoff)
-				time.Sleep(backoff)
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		if !s.track(c) {
-			c.Close()
-			continue
-		}
-		go func() {
-			defer s.untrack(c)
-			s.ServeConn(c)
-		}()
-	}
-}
-
-func isTemporary(err error) bool {
-	var t interface{ Temporary() bool }
-	return errors.As(err, &t) && t.Temporary()
-}
-
-// track records a new connection, refusing it past MaxConns or after Close.
-func (s *Server) track(c net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	limit := s.MaxConns
-	if limit <= 0 {
-		limit = DefaultMaxConns
-	}
-	if len(s.conns) >= limit {
-		s.logf("oncrpc: %d connections already open; refusing %v", len(s.conns), c.RemoteAddr())
-		return false
-	}
-	if s.conns == nil {
-		s.conns = make(map[net.Conn]struct{})
-	}
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	return true
-}
-
-func (s *Server) untrack(c net.Conn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-	s.wg.Done()
+	ln.Serve(s.ServeConn)
+	return ErrServerClosed
 }
 
 func (s *Server) isClosed() bool {
@@ -193,20 +151,25 @@ func (s *Server) isClosed() bool {
 	return s.closed
 }
 
-// Close stops the listeners, closes every connection (a call being
-// handled finishes first, its reply may be lost) and waits for the
-// connection goroutines to end.
+// Close stops the listeners, lets each connection finish sending the call
+// it is sending (listen.DefaultGrace) and answers it, then waits for the
+// connection goroutines to end. The listeners of Serve are closed, but
+// not connections given to ServeConn directly.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
-	for l := range s.listeners {
-		l.Close()
-	}
-	for c := range s.conns {
-		c.Close()
-	}
+	ls := s.listeners
+	s.listeners = nil
 	s.mu.Unlock()
-	s.wg.Wait()
+	var wg sync.WaitGroup
+	for l := range ls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.Shutdown(context.Background())
+		}()
+	}
+	wg.Wait()
 	return nil
 }
 
@@ -350,9 +313,10 @@ func (s *Server) logf(format string, args ...any) {
 
 // String describes the server's limits, for a start-up line.
 func (s *Server) String() string {
-	return fmt.Sprintf("max record %d bytes, max %d connections, idle timeout %v",
+	return fmt.Sprintf("max record %d bytes, max %d connections, %d per source, first-byte timeout %v, idle timeout %v",
 		orInt(s.MaxRecordSize, DefaultMaxRecordSize),
-		orInt(s.MaxConns, DefaultMaxConns), orDefault(s.IdleTimeout, DefaultIdleTimeout))
+		orInt(s.MaxConns, DefaultMaxConns), orInt(s.MaxPerSource, DefaultMaxPerSource),
+		orDefault(s.FirstByteTimeout, DefaultFirstByteTimeout), orDefault(s.IdleTimeout, DefaultIdleTimeout))
 }
 
 func orInt(v, def int) int {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -266,7 +267,7 @@ func TestServerConcurrentConnectionsAndPipelining(t *testing.T) {
 func TestServerLimits(t *testing.T) {
 	_, addr := startServer(t, func(s *Server) {
 		s.MaxConns = 2
-		s.IdleTimeout = 300 * time.Millisecond
+		s.IdleTimeout = 500 * time.Millisecond
 	})
 	a, b := dialT(t, addr), dialT(t, addr)
 	for _, c := range []*Client{a, b} {
@@ -274,24 +275,34 @@ func TestServerLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A third connection is closed at once.
-	third := dialT(t, addr)
-	if _, err := third.Call(deadline(), testProg, 1, 0, nil); err == nil {
-		t.Fatal("third connection served past MaxConns")
-	}
-	// Idle connections are closed after IdleTimeout, freeing their slots.
-	conn, err := net.Dial("tcp", addr)
+	// A third connection waits in the listen backlog while both are open.
+	third, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	time.Sleep(time.Second)
-	if _, err := a.Call(deadline(), testProg, 1, 0, nil); err == nil {
-		t.Fatal("idle connection still open after IdleTimeout")
+	defer third.Close()
+	third.Write(finishRecord(AppendCall(beginRecord(nil), CallHeader{XID: 7, RPCVers: 2, Program: testProg, Version: 1}, nil)))
+	rr := NewRecordReader(third, 0)
+	third.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, err := rr.ReadRecord(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("third connection past MaxConns: %v, want no answer yet", err)
 	}
-	fresh := dialT(t, addr)
-	if _, err := fresh.Call(deadline(), testProg, 1, 0, nil); err != nil {
-		t.Fatalf("new connection after the idle ones closed: %v", err)
+	// Idle connections are closed after IdleTimeout, freeing their slots:
+	// the third is served.
+	third.SetReadDeadline(deadline())
+	rec, err := rr.ReadRecord()
+	if err != nil {
+		t.Fatalf("the waiting connection once the idle ones closed: %v", err)
+	}
+	if r, err := DecodeReply(rec); err != nil || r.XID != 7 {
+		t.Fatalf("reply %+v, %v", r, err)
+	}
+	// One of the two has been closed; by now both have.
+	time.Sleep(700 * time.Millisecond)
+	for _, c := range []*Client{a, b} {
+		if _, err := c.Call(deadline(), testProg, 1, 0, nil); err == nil {
+			t.Fatal("idle connection still open after IdleTimeout")
+		}
 	}
 }
 

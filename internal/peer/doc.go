@@ -21,6 +21,19 @@ const (
 	DefaultDialTimeout    = 10 * time.Second
 )
 
+// Defaults of the Server's connection caps (package listen applies them).
+// A peer serves a few downloads at once, and a machine or a NAT holds
+// only a few downloaders: these are far above that, and far below a
+// desktop's 1,024 open files, which an abuser's idle connections would
+// otherwise fill (TestIdleFloodFromOneAddress).
+const (
+	DefaultMaxConns     = 256
+	DefaultMaxPerSource = 16
+	// DefaultFirstByteTimeout: a downloader sends its request as soon as
+	// it has connected.
+	DefaultFirstByteTimeout = 2 * time.Second
+)
+
 // Bounds of the number of bytes moved between two deadline renewals (and
 // two progress reports); see copyChunks.
 const (

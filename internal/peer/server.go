@@ -2,6 +2,7 @@ package peer
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"p2p/internal/listen"
 	"p2p/internal/show"
 	"p2p/internal/wire"
 )
@@ -23,6 +25,16 @@ type ServerConfig struct {
 	RequestTimeout time.Duration
 	// IdleTimeout bounds each chunk of the file's transfer.
 	IdleTimeout time.Duration
+	// MaxConns caps the connections open at once; more wait in the
+	// listen backlog (default DefaultMaxConns).
+	MaxConns int
+	// MaxPerSource caps the connections open at once from one address;
+	// more are reset at once (default DefaultMaxPerSource).
+	MaxPerSource int
+	// FirstByteTimeout closes a new connection that has not begun its
+	// request within it (default DefaultFirstByteTimeout); RequestTimeout
+	// starts after it.
+	FirstByteTimeout time.Duration
 	// Logf, when set, receives one line per served request and per error
 	// (without trailing newline). It may be called from several goroutines
 	// at once.
@@ -33,14 +45,10 @@ type ServerConfig struct {
 // GET_FILE_SIZED for the names of its Catalog, each connection in its own
 // goroutine, so downloads are served concurrently.
 type Server struct {
-	ln    *net.TCPListener
+	ln    *listen.Listener
 	files *Catalog
 	cfg   ServerConfig
-
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	once  sync.Once
 }
 
 // Listen opens a listener on addr (":0" or "127.0.0.1:0" for an ephemeral
@@ -56,10 +64,30 @@ func Listen(addr string, files *Catalog, cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("GET_FILE listener: %w", err)
 	}
-	s := &Server{ln: ln.(*net.TCPListener), files: files, cfg: cfg, conns: map[net.Conn]struct{}{}}
-	s.wg.Add(1)
-	go s.acceptLoop()
+	s := &Server{files: files, cfg: cfg}
+	s.ln = listen.New(ln, listen.Config{
+		Name:             "GET_FILE listener",
+		MaxConns:         orInt(cfg.MaxConns, DefaultMaxConns),
+		MaxPerSource:     orInt(cfg.MaxPerSource, DefaultMaxPerSource),
+		FirstByteTimeout: orDuration(cfg.FirstByteTimeout, DefaultFirstByteTimeout),
+		Logf:             s.logf,
+	})
+	go s.ln.Serve(s.serve)
 	return s, nil
+}
+
+func orDuration(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func orInt(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // Addr is the listening address.
@@ -71,19 +99,14 @@ func (s *Server) Port() int { return s.Addr().Port }
 // Close stops the listener, aborts transfers in progress and waits for every
 // handler to return. A sized download cut this way fails on the other side.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	err := s.ln.Close()
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	return err
+	s.once.Do(func() {
+		// A context already done: Shutdown closes every connection at
+		// once instead of granting a grace.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		s.ln.Shutdown(ctx)
+	})
+	return nil
 }
 
 func (s *Server) logf(format string, args ...any) {
@@ -92,54 +115,17 @@ func (s *Server) logf(format string, args ...any) {
 	}
 }
 
-func (s *Server) acceptLoop() {
-	defer s.wg.Done()
-	var delay time.Duration
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Out of descriptors and the like: back off and go on, as
-			// net/http does, instead of dying.
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.logf("GET_FILE listener: %v; retrying in %v", err, delay)
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
-		if !s.track(c, true) {
-			c.Close()
-			return
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.track(c, false)
-			defer c.Close()
-			s.serve(c.(*net.TCPConn))
-		}()
-	}
+// conn is what serve needs of a connection beyond net.Conn: the
+// half-close of finish (listen.Conn passes it through to *net.TCPConn,
+// and ReadFrom too, so the file still goes by sendfile).
+type conn interface {
+	net.Conn
+	CloseWrite() error
 }
 
-// track adds or removes a live connection; adding fails once closed.
-func (s *Server) track(c net.Conn, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.closed {
-			return false
-		}
-		s.conns[c] = struct{}{}
-	} else {
-		delete(s.conns, c)
-	}
-	return true
-}
-
-// serve answers one request.
-func (s *Server) serve(c *net.TCPConn) {
+// serve answers one request; the listener closes nc afterwards.
+func (s *Server) serve(nc net.Conn) {
+	c := nc.(conn)
 	who := c.RemoteAddr().String()
 	c.SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))
 	// The request is at most 33+256 bytes; a small buffer keeps 1,000 idle
@@ -235,7 +221,7 @@ func (s *Server) open(name string) (*os.File, os.FileInfo, wire.Status) {
 	return f, st, wire.StatusOK
 }
 
-func (s *Server) writeStatus(c *net.TCPConn, st wire.Status) {
+func (s *Server) writeStatus(c conn, st wire.Status) {
 	c.SetWriteDeadline(time.Now().Add(s.cfg.IdleTimeout))
 	c.Write(wire.AppendStatus(nil, st))
 	s.finish(c)
@@ -244,7 +230,7 @@ func (s *Server) writeStatus(c *net.TCPConn, st wire.Status) {
 // finish half-closes and waits (briefly) for the downloader to close, so
 // that the last bytes are not lost to a reset if the downloader sent
 // more than its request.
-func (s *Server) finish(c *net.TCPConn) {
+func (s *Server) finish(c conn) {
 	c.CloseWrite()
 	c.SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))
 	io.CopyN(io.Discard, c, 1<<16)
