@@ -47,7 +47,7 @@ if [ ! -f "$data/PG_VERSION" ]; then
   as_pg "$PGBIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >logs/initdb.log 2>&1 \
     || { echo "error: initdb failed; logs/initdb.log says:" >&2; tail -n 20 logs/initdb.log >&2; exit 1; }
 fi
-pglog=$data/../postgres.log
+pglog=$data/postgres.log # inside the data folder: the postgres account can write there
 as_pg "$PGBIN/pg_ctl" -D "$data" -l "$pglog" -w -t 30 \
   -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $data" start >/dev/null \
   || { echo "error: PostgreSQL did not start; $pglog says:" >&2; tail -n 20 "$pglog" >&2; exit 1; }

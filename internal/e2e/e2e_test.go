@@ -65,6 +65,8 @@ func start(t *testing.T, dir string, env []string, name string, args ...string) 
 	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
 	p.cmd.Dir = dir
 	p.cmd.Env = append(os.Environ(), env...)
+	// A test binary killed by its timeout takes its daemons with it.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	p.begin()
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()

@@ -27,8 +27,9 @@ func HAProxy(t testing.TB, front, server1, server2 string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting haproxy: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	var waitErr error
+	done := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-done
@@ -41,8 +42,8 @@ func HAProxy(t testing.TB, front, server1, server2 string) *exec.Cmd {
 			return cmd
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("haproxy exited at start (%v): %s", err, out.String())
+		case <-done:
+			t.Fatalf("haproxy exited at start (%v): %s", waitErr, out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
