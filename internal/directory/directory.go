@@ -95,6 +95,14 @@ var (
 	ErrTooManyFiles = errors.New("published list is full")
 	// ErrInvalid is a field no request may carry (§1, §4): the last code.
 	ErrInvalid = errors.New("invalid field")
+	// ErrOutcomeUnknown is wrapped by a store's error when it cannot tell
+	// whether a change happened: it may be on disk, or in a database,
+	// although the store could not confirm it (a write failed and its
+	// undo failed too; a connection lost during a commit). Such a request
+	// must get no reply at all: not its last code, which would promise
+	// the change is not there, nor OK. It is not a refusal; OutcomeOf
+	// gives wire.Failed, for callers that must show something.
+	ErrOutcomeUnknown = errors.New("outcome unknown")
 )
 
 // outcomes is the one table from the errors of this package to the
