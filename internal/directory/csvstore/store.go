@@ -66,13 +66,13 @@ type Store struct {
 	mu       sync.Mutex
 	users    *omap[struct{}]
 	conns    *omap[addr]
-	files    map[string]*omap[string] // connected user -> filename -> description
-	pending  *batch                   // changes not yet handed to the committer
-	inflight *batch                   // the batch being written, nil when idle
-	dirty    dirtySet                 // files to rewrite whole (after a failure)
-	unclean  dirtySet                 // files that may hold a failed batch (its undo failed)
-	stuck    []*batch                 // failed batches waiting for unclean to be repaired
-	fault    faultFunc                // test hook, see faultFunc
+	files    map[string]*fileList // connected user -> filename -> description
+	pending  *batch               // changes not yet handed to the committer
+	inflight *batch               // the batch being written, nil when idle
+	dirty    dirtySet             // files to rewrite whole (after a failure)
+	unclean  dirtySet             // files that may hold a failed batch (its undo failed)
+	stuck    []*batch             // failed batches waiting for unclean to be repaired
+	fault    faultFunc            // test hook, see faultFunc
 	closed   bool
 
 	// Gathering (see gather): the committer waits on gathered until the
@@ -103,7 +103,7 @@ func Open(opts Options) (*Store, error) {
 		warn:     opts.Warn,
 		users:    newOmap[struct{}](),
 		conns:    newOmap[addr](),
-		files:    make(map[string]*omap[string]),
+		files:    make(map[string]*fileList),
 		pending:  newBatch(),
 		dirty:    newDirtySet(),
 		unclean:  newDirtySet(),

@@ -365,3 +365,28 @@ func TestStoreOneServerPerFolder(t *testing.T) {
 	defer s.Close()
 	expect(t, "a is still registered", s.Register("a"), wire.UserInUse)
 }
+
+// TestStoreListShared: readers of an unchanged list share one slice (a
+// LIST_CONTENT does not copy the list); a change makes a new one, and the
+// slice a reader holds keeps its records.
+func TestStoreListShared(t *testing.T) {
+	s := open(t, t.TempDir(), nil)
+	defer s.Close()
+	expect(t, "register", s.Register("a"), wire.OK)
+	expect(t, "connect", s.Connect("a", "1.1.1.1", "1"), wire.OK)
+	expect(t, "publish", s.Publish("a", "f1", "d"), wire.OK)
+	expect(t, "publish", s.Publish("a", "f2", "d"), wire.OK)
+	one, _ := s.ListContent("a", "a")
+	two, _ := s.ListContent("a", "a")
+	if len(one) != 2 || &one[0] != &two[0] {
+		t.Fatalf("two reads of one list: %p and %p, want one slice", &one[0], &two[0])
+	}
+	expect(t, "delete", s.Delete("a", "f1"), wire.OK)
+	three, _ := s.ListContent("a", "a")
+	if len(three) != 1 || three[0].Filename != "f2" || &three[0] == &one[0] {
+		t.Errorf("after a change: %+v", three)
+	}
+	if one[0].Filename != "f1" || one[1].Filename != "f2" {
+		t.Errorf("the slice an earlier reader holds changed: %+v", one)
+	}
+}
