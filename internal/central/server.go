@@ -56,6 +56,12 @@ type Config struct {
 	// request, as the deadline of its context (default
 	// DefaultStoreTimeout).
 	StoreTimeout time.Duration
+	// ReplyBudget caps, server-wide, the bytes of list records held for
+	// replies in flight (counted at their size on the wire; a list shared
+	// by several replies counts once). A LIST_USERS or LIST_CONTENT that
+	// cannot get its share before StoreTimeout gets its last code
+	// (default DefaultReplyBudget).
+	ReplyBudget int64
 }
 
 // Defaults of Config.
@@ -64,6 +70,7 @@ const (
 	DefaultReadTimeout  = 5 * time.Second
 	DefaultWriteTimeout = 10 * time.Second
 	DefaultStoreTimeout = 5 * time.Second
+	DefaultReplyBudget  = 64 << 20
 )
 
 // shutdownGrace is how long Close lets a connection finish sending its
@@ -90,6 +97,7 @@ type Server struct {
 	dir     *directory.Directory
 	console *console
 	sem     chan struct{}
+	budget  *budget
 	quit    chan struct{}
 	done    chan struct{} // closed when the accept loop has returned
 
@@ -124,6 +132,9 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.StoreTimeout <= 0 {
 		cfg.StoreTimeout = DefaultStoreTimeout
 	}
+	if cfg.ReplyBudget <= 0 {
+		cfg.ReplyBudget = DefaultReplyBudget
+	}
 	if cfg.Directory == nil {
 		return nil, errors.New("central: no directory")
 	}
@@ -132,6 +143,7 @@ func Start(cfg Config) (*Server, error) {
 		dir:     cfg.Directory,
 		console: &console{w: cfg.Console},
 		sem:     make(chan struct{}, cfg.MaxConns),
+		budget:  newBudget(cfg.ReplyBudget),
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 		conns:   make(map[net.Conn]struct{}),
