@@ -1,6 +1,6 @@
 // Command server is the central directory server of PROTOCOL.md §2 and §4:
 //
-//	server -p <port> [-d <dir>] [-sync=false] [-max-conns n] [-read-timeout d] [-write-timeout d]
+//	server -p <port> [-d <dir>] [-sync=false] [-max-conns n] [-read-timeout d] [-write-timeout d] [-max-files n] [-reply-budget MiB]
 //
 // It keeps users.csv, connected.csv and files/<user>.csv in the data folder
 // (-d, default the working directory), prints the console lines of §4 on
@@ -24,7 +24,14 @@ import (
 	"p2p/internal/rpclog"
 )
 
-const usage = "usage: server -p <port 1024..65535> [-d <data dir>] [-sync=true|false] [-max-conns <n>] [-read-timeout <duration>] [-write-timeout <duration>]"
+const usage = "usage: server -p <port 1024..65535> [-d <data dir>] [-sync=true|false] [-max-conns <n>] [-read-timeout <duration>] [-write-timeout <duration>] [-max-files <n, 0: no cap>] [-reply-budget <MiB>]"
+
+// Defaults of the flags that are not central's.
+const (
+	// defaultMaxFiles caps one user's published list: 10,000 files of the
+	// longest names are a LIST_CONTENT reply of 5 MB.
+	defaultMaxFiles = 10000
+)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -39,8 +46,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	maxConns := fs.Int("max-conns", central.DefaultMaxConns, "connections served at once")
 	readTimeout := fs.Duration("read-timeout", central.DefaultReadTimeout, "time allowed to receive a request")
 	writeTimeout := fs.Duration("write-timeout", central.DefaultWriteTimeout, "time allowed to send a reply")
+	maxFiles := fs.Int("max-files", defaultMaxFiles, "files one user may publish (0: no cap)")
+	replyBudget := fs.Int64("reply-budget", central.DefaultReplyBudget>>20, "MiB of list records held for replies in flight, server-wide")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || !validPort(*port) ||
-		*maxConns < 1 || *readTimeout <= 0 || *writeTimeout <= 0 {
+		*maxConns < 1 || *readTimeout <= 0 || *writeTimeout <= 0 || *maxFiles < 0 ||
+		*replyBudget < 1 || *replyBudget > 1<<40 {
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
@@ -65,13 +75,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer logger.Close() // after srv.Close, so the last entries are flushed
 	srv, err := central.Start(central.Config{
 		Listener:     ln,
-		Directory:    directory.New(store, directory.Options{Warn: stderr}),
+		Directory:    directory.New(store, directory.Options{MaxFiles: *maxFiles, Warn: stderr}),
 		Console:      stdout,
 		Errors:       stderr,
 		Logger:       logger,
 		MaxConns:     *maxConns,
 		ReadTimeout:  *readTimeout,
 		WriteTimeout: *writeTimeout,
+		ReplyBudget:  *replyBudget << 20,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "server: %v\n", err)
