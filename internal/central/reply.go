@@ -33,34 +33,50 @@ const (
 
 // writeBufSize is the buffer a reply is streamed through: what the server
 // holds per connection for the encoded bytes, however long the list.
-const writeBufSize = 16 << 10
+const writeBufSize = 32 << 10
 
 var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufSize) }}
 
-// writeTo encodes r into w, a record at a time (a LIST_CONTENT of 20,000
-// files is 10 MB on the wire: it is never built whole).
+// writeTo encodes r into w, as many records at a time as fit the
+// buffer's free space (a LIST_CONTENT of 20,000 files is 10 MB on the
+// wire: it is never built whole).
 func (r *reply) writeTo(w *bufio.Writer) error {
 	w.WriteByte(r.status.Byte())
-	var scratch [wire.FileRecordSize]byte
 	switch r.list {
 	case usersList:
-		w.Write(wire.AppendCount(scratch[:0], uint32(len(r.users))))
-		for _, u := range r.users {
-			b, _ := wire.AppendUserRecord(scratch[:0], u) // checked by encodable
-			if _, err := w.Write(b); err != nil {
+		w.Write(wire.AppendCount(w.AvailableBuffer(), uint32(len(r.users))))
+		for i := 0; i < len(r.users); {
+			buf := w.AvailableBuffer()
+			for ; i < len(r.users) && cap(buf)-len(buf) >= wire.UserRecordSize; i++ {
+				buf, _ = wire.AppendUserRecord(buf, r.users[i]) // checked by usersEncodable
+			}
+			if err := flushIfFull(w, buf); err != nil {
 				return err
 			}
 		}
 	case filesList:
-		w.Write(wire.AppendCount(scratch[:0], uint32(len(r.files))))
-		for _, f := range r.files {
-			b, _ := wire.AppendFileRecord(scratch[:0], f)
-			if _, err := w.Write(b); err != nil {
+		w.Write(wire.AppendCount(w.AvailableBuffer(), uint32(len(r.files))))
+		for i := 0; i < len(r.files); {
+			buf := w.AvailableBuffer()
+			for ; i < len(r.files) && cap(buf)-len(buf) >= wire.FileRecordSize; i++ {
+				buf, _ = wire.AppendFileRecord(buf, r.files[i])
+			}
+			if err := flushIfFull(w, buf); err != nil {
 				return err
 			}
 		}
 	}
 	return w.Flush()
+}
+
+// flushIfFull hands buf (from w.AvailableBuffer) to w, and flushes when no
+// record was appended for lack of room.
+func flushIfFull(w *bufio.Writer, buf []byte) error {
+	if len(buf) == 0 {
+		return w.Flush()
+	}
+	_, err := w.Write(buf)
+	return err
 }
 
 // fits reports whether v fits a fixed field of width bytes (§1).
@@ -102,7 +118,10 @@ type budget struct {
 	limit int64
 	used  int64
 	held  map[listKey]*holding
-	freed chan struct{} // closed (and replaced) whenever bytes are given back
+	// freed is closed (and replaced) when bytes are given back while
+	// someone waits.
+	freed   chan struct{}
+	waiting int
 }
 
 // listKey names one list in memory: its first element and length.
@@ -137,10 +156,16 @@ func (b *budget) acquire(ctx context.Context, key listKey, size int64) (release 
 			return func() { b.give(key) }, true
 		}
 		freed := b.freed
+		b.waiting++
 		b.mu.Unlock()
 		select {
 		case <-freed:
 		case <-ctx.Done():
+		}
+		b.mu.Lock()
+		b.waiting--
+		b.mu.Unlock()
+		if ctx.Err() != nil {
 			return nil, false
 		}
 	}
@@ -155,8 +180,10 @@ func (b *budget) give(key listKey) {
 	}
 	delete(b.held, key)
 	b.used -= h.size
-	close(b.freed)
-	b.freed = make(chan struct{})
+	if b.waiting > 0 {
+		close(b.freed)
+		b.freed = make(chan struct{})
+	}
 }
 
 // inUse is the bytes held now (for tests).

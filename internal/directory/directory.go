@@ -40,8 +40,10 @@ type Facts struct {
 // once: a crash after it loses nothing). A non-nil error means the store
 // could not decide or could not make the change durable, and then the
 // change did not happen: no state a later reader sees holds any part of it.
-// (The one exception is a connection to a database lost during a commit:
-// the outcome is then unknown, see pgstore.) Facts describe the state
+// The one exception is an error wrapping ErrOutcomeUnknown: the store
+// cannot tell whether the change happened (a write whose undo failed too,
+// a connection to a database lost during a commit), and the request gets
+// no reply. Facts describe the state
 // before the change. Lists are in the orders of §2 and must not be
 // modified by the caller: a store may share them between callers.
 //
