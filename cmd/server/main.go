@@ -1,9 +1,9 @@
 // Command server is the central directory server of PROTOCOL.md §2 and §4:
 //
 //	server -p <port> [-d <dir>] [-sync=false] [-max-conns n] [-max-per-source n] [-first-byte-timeout d]
-//	       [-read-timeout d] [-write-timeout d] [-store-timeout d] [-proxy <sources>]
+//	       [-read-timeout d] [-write-timeout d] [-store-timeout d] [-proxy <sources>] [-max-files n] [-reply-budget MiB]
 //	server -p <port> -db <dsn> [-max-conns n] [-max-per-source n] [-first-byte-timeout d]
-//	       [-read-timeout d] [-write-timeout d] [-store-timeout d] [-proxy <sources>]
+//	       [-read-timeout d] [-write-timeout d] [-store-timeout d] [-proxy <sources>] [-max-files n] [-reply-budget MiB]
 //
 // It keeps users.csv, connected.csv and files/<user>.csv in the data folder
 // (-d, default the working directory), or, with -db, the directory in the
@@ -43,10 +43,17 @@ import (
 	"p2p/internal/rpclog"
 )
 
-const usage = "usage: server -p <port 1024..65535> [-d <data dir> [-sync=true|false] | -db <postgres dsn>] [-max-conns <n>] [-max-per-source <n>] [-first-byte-timeout <duration>] [-read-timeout <duration>] [-write-timeout <duration>] [-store-timeout <duration>] [-proxy <IPv4 address or CIDR>[,...]]"
+const usage = "usage: server -p <port 1024..65535> [-d <data dir> [-sync=true|false] | -db <postgres dsn>] [-max-conns <n>] [-max-per-source <n>] [-first-byte-timeout <duration>] [-read-timeout <duration>] [-write-timeout <duration>] [-store-timeout <duration>] [-proxy <IPv4 address or CIDR>[,...]] [-max-files <n, 0: no cap>] [-reply-budget <MiB>]"
 
 // openTimeout bounds the first attempt to reach the database at start.
 const openTimeout = 10 * time.Second
+
+// Defaults of the flags that are not central's.
+const (
+	// defaultMaxFiles caps one user's published list: 10,000 files of the
+	// longest names are a LIST_CONTENT reply of 5 MB.
+	defaultMaxFiles = 10000
+)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -70,11 +77,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		trusted, err = listen.ParseSources(v)
 		return err
 	})
+	maxFiles := fs.Int("max-files", defaultMaxFiles, "files one user may publish (0: no cap)")
+	replyBudget := fs.Int64("reply-budget", central.DefaultReplyBudget>>20, "MiB of list records held for replies in flight, server-wide")
 	err := fs.Parse(args)
 	csvFlags := false
 	fs.Visit(func(f *flag.Flag) { csvFlags = csvFlags || f.Name == "d" || f.Name == "sync" })
 	if err != nil || fs.NArg() > 0 || !validPort(*port) ||
-		*maxConns < 1 || *maxPerSource < 1 || *firstByte <= 0 || *readTimeout <= 0 || *writeTimeout <= 0 || *storeTimeout <= 0 || *db != "" && csvFlags {
+		*maxConns < 1 || *maxPerSource < 1 || *firstByte <= 0 || *readTimeout <= 0 || *writeTimeout <= 0 || *storeTimeout <= 0 || *db != "" && csvFlags ||
+		*maxFiles < 0 || *replyBudget < 1 || *replyBudget > 1<<40 {
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
@@ -108,7 +118,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer logger.Close() // after srv.Close, so the last entries are flushed
 	srv, err := central.Start(central.Config{
 		Listener:         ln,
-		Directory:        directory.New(store, directory.Options{Warn: stderr}),
+		Directory:        directory.New(store, directory.Options{MaxFiles: *maxFiles, Warn: stderr}),
 		Console:          stdout,
 		Errors:           stderr,
 		Logger:           logger,
@@ -119,6 +129,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ReadTimeout:      *readTimeout,
 		WriteTimeout:     *writeTimeout,
 		StoreTimeout:     *storeTimeout,
+		ReplyBudget:      *replyBudget << 20,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "server: %v\n", err)

@@ -14,14 +14,9 @@ import (
 	"p2p/internal/wire"
 )
 
-// maxPooledReply is the largest reply buffer kept for reuse.
-const maxPooledReply = 64 << 10
-
-// readers and replies recycle the per-connection buffers.
-var (
-	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
-	replies = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-)
+// readers recycles the per-connection request buffers (writers, in
+// reply.go, the reply buffers).
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
 
 // handle serves one connection: one request, one reply, close (§2).
 // The listener closes conn when handle returns.
@@ -37,29 +32,29 @@ func (s *Server) handle(conn net.Conn) {
 	br.Reset(nil)
 	readers.Put(br)
 
-	bp := replies.Get().(*[]byte)
-	reply := (*bp)[:0]
-	defer func() {
-		// A list of many thousands of users is megabytes: let such a
-		// buffer go rather than keep it pooled for every later request.
-		if cap(*bp) <= maxPooledReply {
-			replies.Put(bp)
-		}
-	}()
+	var r reply
 	switch {
 	case errors.Is(err, wire.ErrInvalidField):
 		// A field without NUL: the request was read whole, so it gets its
 		// operation's last code, but it did not parse: no line, no log.
-		reply = wire.AppendStatus(reply, wire.StatusFor(req.Op, wire.Failed))
+		r.status = wire.StatusFor(req.Op, wire.Failed)
 	case err != nil:
 		return // unknown cop, bad cop, truncated, timeout: no reply
 	default:
 		s.console.line("s> OPERATION FROM " + show.Value(req.Username))
-		reply = s.answer(reply, req, peerIP(conn))
+		r = s.answer(req, peerIP(conn))
 	}
-	conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-	_, werr := conn.Write(reply)
-	*bp = reply
+	if !r.none {
+		conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		bw := writers.Get().(*bufio.Writer)
+		bw.Reset(conn)
+		_ = r.writeTo(bw) // an error: the client went away; nothing to tell it
+		bw.Reset(nil)
+		writers.Put(bw)
+	}
+	if r.release != nil {
+		r.release()
+	}
 	if err == nil {
 		entry := rpclog.Entry{Username: req.Username, Operation: string(req.Op), DateTime: req.DateTime}
 		if rpclog.HasFilename(entry.Operation) {
@@ -67,12 +62,13 @@ func (s *Server) handle(conn net.Conn) {
 		}
 		s.cfg.Logger.Log(entry)
 	}
-	_ = werr // the client went away; nothing to tell it
 }
 
-// answer asks the directory and appends the reply to buf. A failure that
-// is not one of §2's outcomes has been reported by the directory.
-func (s *Server) answer(buf []byte, req wire.Request, ip string) []byte {
+// answer asks the directory and returns the reply to send. A failure that
+// is not one of §2's outcomes has been reported by the directory. A list
+// takes its share of the reply budget first: a list that cannot get it
+// before the request's deadline gets the operation's last code.
+func (s *Server) answer(req wire.Request, ip string) reply {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
 	defer cancel()
 	d := s.dir
@@ -97,23 +93,55 @@ func (s *Server) answer(buf []byte, req wire.Request, ip string) []byte {
 	case wire.ListUsers:
 		var recs []wire.UserRecord
 		if recs, err = d.ListUsers(ctx, req.Username); err == nil {
-			if out, aerr := wire.AppendUserList(buf, recs); aerr == nil {
-				return out
+			if !usersEncodable(recs) {
+				err = directory.ErrInvalid
+				break
 			}
-			err = directory.ErrInvalid
+			r := reply{status: wire.StatusOK, list: usersList, users: recs}
+			if len(recs) == 0 {
+				return r
+			}
+			if r.release, err = s.take(ctx, listKey{&recs[0], len(recs)}, len(recs)*wire.UserRecordSize); err == nil {
+				return r
+			}
 		}
 	case wire.ListContent:
 		var recs []wire.FileRecord
 		if recs, err = d.ListContent(ctx, req.Username, req.Remote); err == nil {
-			if out, aerr := wire.AppendFileList(buf, recs); aerr == nil {
-				return out
+			if !filesEncodable(recs) {
+				err = directory.ErrInvalid
+				break
 			}
-			err = directory.ErrInvalid
+			r := reply{status: wire.StatusOK, list: filesList, files: recs}
+			if len(recs) == 0 {
+				return r
+			}
+			if r.release, err = s.take(ctx, listKey{&recs[0], len(recs)}, len(recs)*wire.FileRecordSize); err == nil {
+				return r
+			}
 		}
 	default:
 		err = directory.ErrInvalid
 	}
-	return wire.AppendStatus(buf, wire.StatusFor(req.Op, directory.OutcomeOf(err)))
+	if errors.Is(err, directory.ErrOutcomeUnknown) {
+		// Neither OK nor a FAIL code would be true: no reply, as after a
+		// crash.
+		return reply{none: true}
+	}
+	return reply{status: wire.StatusFor(req.Op, directory.OutcomeOf(err))}
+}
+
+// errNoBudget is a list that could not get its share of the reply budget
+// before its deadline.
+var errNoBudget = errors.New("central: reply budget exhausted")
+
+// take acquires size bytes of the reply budget for the list key.
+func (s *Server) take(ctx context.Context, key listKey, size int) (func(), error) {
+	release, ok := s.budget.acquire(ctx, key, int64(size))
+	if !ok {
+		return nil, errNoBudget
+	}
+	return release, nil
 }
 
 // peerIP is the dotted IPv4 address the request came from (getpeername),

@@ -26,6 +26,7 @@ func TestProcessUsage(t *testing.T) {
 		{"-p", "2000", "-read-timeout", "0s"}, {"-p", "2000", "-max-per-source", "0"}, {"-p", "2000", "-first-byte-timeout", "0s"},
 		{"-p", "2000", "-proxy", ""}, {"-p", "2000", "-proxy", "10.0.0.300"}, {"-p", "2000", "-proxy", "10.0.0.1,"},
 		{"-p", "2000", "-proxy", "::1"}, {"-p", "2000", "-proxy", "10.0.0.0/40"}, {"-p", "2000", "-proxy", "lb.example"},
+		{"-p", "2000", "-max-files", "-1"}, {"-p", "2000", "-max-files", "x"}, {"-p", "2000", "-reply-budget", "0"},
 	} {
 		cmd := exec.Command(bin, args...)
 		var stdout, stderr strings.Builder
@@ -303,4 +304,27 @@ func diskState(t *testing.T, dir string) map[string]userState {
 		}
 	}
 	return st
+}
+
+// TestProcessMaxFiles: -max-files caps one user's list; PUBLISH beyond it
+// gets PUBLISH's last code (4), and a DELETE makes room again.
+func TestProcessMaxFiles(t *testing.T) {
+	p := startProc(t, t.TempDir(), "-sync=false", "-max-files", "2")
+	for _, step := range []struct {
+		raw  []byte
+		want string
+	}{
+		{req(t, wire.Register, "a"), "0"},
+		{req(t, wire.Connect, "a", "1000"), "0"},
+		{req(t, wire.Publish, "a", "f1", "d"), "0"},
+		{req(t, wire.Publish, "a", "f2", "d"), "0"},
+		{req(t, wire.Publish, "a", "f3", "d"), "4"},
+		{req(t, wire.Publish, "a", "f1", "d"), "3"}, // already published comes first
+		{req(t, wire.Delete, "a", "f1"), "0"},
+		{req(t, wire.Publish, "a", "f3", "d"), "0"},
+	} {
+		if got := string(send(t, p.addr, step.raw)); got != step.want {
+			t.Fatalf("%q: reply %q, want %q", step.raw[:12], got, step.want)
+		}
+	}
 }

@@ -74,6 +74,12 @@ type Config struct {
 	// request, as the deadline of its context (default
 	// DefaultStoreTimeout).
 	StoreTimeout time.Duration
+	// ReplyBudget caps, server-wide, the bytes of list records held for
+	// replies in flight (counted at their size on the wire; a list shared
+	// by several replies counts once). A LIST_USERS or LIST_CONTENT that
+	// cannot get its share before StoreTimeout gets its last code
+	// (default DefaultReplyBudget).
+	ReplyBudget int64
 }
 
 // Defaults of Config.
@@ -88,6 +94,8 @@ const (
 	// DefaultFirstByteTimeout: a client sends its request as soon as it
 	// has connected.
 	DefaultFirstByteTimeout = listen.DefaultFirstByteTimeout
+	// DefaultReplyBudget: the list records held for replies in flight.
+	DefaultReplyBudget = 64 << 20
 )
 
 // shutdownGrace is how long Close lets a connection finish sending its
@@ -113,6 +121,7 @@ type Server struct {
 	ln      *listen.Listener
 	dir     *directory.Directory
 	console *console
+	budget  *budget
 	once    sync.Once
 }
 
@@ -140,6 +149,9 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.StoreTimeout <= 0 {
 		cfg.StoreTimeout = DefaultStoreTimeout
 	}
+	if cfg.ReplyBudget <= 0 {
+		cfg.ReplyBudget = DefaultReplyBudget
+	}
 	if cfg.Directory == nil {
 		return nil, errors.New("central: no directory")
 	}
@@ -147,6 +159,7 @@ func Start(cfg Config) (*Server, error) {
 		cfg:     cfg,
 		dir:     cfg.Directory,
 		console: &console{w: cfg.Console},
+		budget:  newBudget(cfg.ReplyBudget),
 	}
 	ln := cfg.Listener
 	if ln == nil {

@@ -40,8 +40,10 @@ type Facts struct {
 // once: a crash after it loses nothing). A non-nil error means the store
 // could not decide or could not make the change durable, and then the
 // change did not happen: no state a later reader sees holds any part of it.
-// (The one exception is a connection to a database lost during a commit:
-// the outcome is then unknown, see pgstore.) Facts describe the state
+// The one exception is an error wrapping ErrOutcomeUnknown: the store
+// cannot tell whether the change happened (a write whose undo failed too,
+// a connection to a database lost during a commit), and the request gets
+// no reply. Facts describe the state
 // before the change. Lists are in the orders of §2 and must not be
 // modified by the caller: a store may share them between callers.
 //
@@ -95,6 +97,14 @@ var (
 	ErrTooManyFiles = errors.New("published list is full")
 	// ErrInvalid is a field no request may carry (§1, §4): the last code.
 	ErrInvalid = errors.New("invalid field")
+	// ErrOutcomeUnknown is wrapped by a store's error when it cannot tell
+	// whether a change happened: it may be on disk, or in a database,
+	// although the store could not confirm it (a write failed and its
+	// undo failed too; a connection lost during a commit). Such a request
+	// must get no reply at all: not its last code, which would promise
+	// the change is not there, nor OK. It is not a refusal; OutcomeOf
+	// gives wire.Failed, for callers that must show something.
+	ErrOutcomeUnknown = errors.New("outcome unknown")
 )
 
 // outcomes is the one table from the errors of this package to the

@@ -375,7 +375,7 @@ func TestClusterPostgresStopped(t *testing.T) {
 	stop := make(chan struct{})
 	wg := l.load(c.front, "p", 4, stop)
 	time.Sleep(300 * time.Millisecond)
-	pg.Kill() // as a crash would
+	pg.Kill()                   // as a crash would
 	time.Sleep(3 * time.Second) // longer than -store-timeout: the outage is seen
 	l.mu.Lock()
 	during := l.answered

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"p2p/internal/directory"
 	"p2p/internal/wire"
 )
 
@@ -23,9 +24,20 @@ type batch struct {
 	usersAll []string
 	connAll  []wire.UserRecord
 	plans    []filePlan
+	fault    faultFunc // the store's test hook when cut
 
-	done chan struct{}
-	err  error
+	// repair asks for a commit even without changes: a read waits for the
+	// files to hold no failed write (see Store.unclean).
+	repair bool
+
+	// done is closed when the waiters may read err. stuck is closed when
+	// the batch failed and its undo failed too: done then waits until a
+	// later write repairs the files (failErr is err then), and a waiter
+	// whose deadline passes first cannot know the outcome.
+	done    chan struct{}
+	err     error
+	stuck   chan struct{}
+	failErr error
 }
 
 // fileChange is what a batch does to one files/<user>.csv: append records,
@@ -53,8 +65,37 @@ type dirtySet struct {
 func (d dirtySet) any() bool { return d.users || d.conns || len(d.files) > 0 }
 
 func newBatch() *batch {
-	return &batch{files: make(map[string]*fileChange), done: make(chan struct{})}
+	return &batch{files: make(map[string]*fileChange), done: make(chan struct{}), stuck: make(chan struct{})}
 }
+
+// add marks k.
+func (d *dirtySet) add(k fileKey) {
+	switch k.kind {
+	case usersFile:
+		d.users = true
+	case connsFile:
+		d.conns = true
+	default:
+		d.files[k.user] = true
+	}
+}
+
+// keys lists the files marked.
+func (d dirtySet) keys() []fileKey {
+	var ks []fileKey
+	if d.users {
+		ks = append(ks, usersKey)
+	}
+	if d.conns {
+		ks = append(ks, connsKey)
+	}
+	for u := range d.files {
+		ks = append(ks, listKey(u))
+	}
+	return ks
+}
+
+func newDirtySet() dirtySet { return dirtySet{files: make(map[string]bool)} }
 
 func (b *batch) fileChange(user string) *fileChange {
 	fc := b.files[user]
@@ -82,14 +123,18 @@ func (s *Store) commitLoop() {
 	retry.Stop()
 	for {
 		s.mu.Lock()
-		ops, dirty, closed := s.pending.ops, s.dirty.any(), s.closed
+		ops, repair, dirty, closed, stuck := s.pending.ops, s.pending.repair, s.dirty.any(), s.closed, len(s.stuck)
 		s.mu.Unlock()
-		if ops > 0 {
+		if ops > 0 || repair {
 			s.gather()
 			s.commit()
 			continue
 		}
 		if closed {
+			if stuck > 0 {
+				s.commit() // one last repair
+			}
+			s.abandon()
 			return
 		}
 		if dirty {
@@ -142,13 +187,127 @@ func (s *Store) gather() {
 	s.mu.Unlock()
 }
 
-// commit cuts the pending batch, writes it and releases its waiters.
+// commit cuts the pending batch, writes it, undoes it when it failed, and
+// releases its waiters.
 func (s *Store) commit() error {
 	b := s.cut()
 	t0 := time.Now()
-	err := s.write(b)
-	s.finish(b, err, time.Since(t0))
+	w, err := s.write(b)
+	var undoErr error
+	if err != nil {
+		undoErr = s.undo(b, w)
+	}
+	w.cleanup()
+	s.finish(b, w, err, undoErr, time.Since(t0))
 	return err
+}
+
+// undo takes a failed batch b back off the disk, before any of its
+// waiters is answered: it rolls the memory back (b's changes, and those
+// queued behind b, which may depend on them and are refused at once: none
+// reached the disk), truncates every file b appended to back to its size
+// before, and rewrites from the rolled-back memory every file b renamed
+// into place or removed, every append it could not truncate, and every
+// file an earlier undo left unclean. Truncating needs no free space, so
+// appends are undone even on a full disk; a file b did not touch keeps its
+// bytes. The error says some file may still hold part of b (finish then
+// marks it unclean).
+func (s *Store) undo(b *batch, w *batchWriter) error {
+	var redo []fileKey
+	for i := len(w.appends) - 1; i >= 0; i-- {
+		if err := w.truncate(w.appends[i]); err != nil {
+			redo = append(redo, w.appends[i].key)
+		}
+	}
+	for _, r := range w.renames[:w.renamed] {
+		redo = append(redo, r.key)
+	}
+	redo = append(redo, w.removed...)
+
+	s.mu.Lock()
+	next := s.pending
+	s.pending = newBatch()
+	s.pending.repair = next.repair
+	rollback(next)
+	rollback(b)
+	next.err = fmt.Errorf("an earlier batch failed: %w", w.err)
+	close(next.done)
+	redo = append(redo, s.unclean.keys()...)
+	plan := s.restorePlan(redo)
+	s.mu.Unlock()
+	return s.restore(plan, b.fault)
+}
+
+// restoreFile is one file to put back as the memory holds it.
+type restoreFile struct {
+	key    fileKey
+	data   []byte
+	remove bool // a list whose user is not connected
+}
+
+// restorePlan builds the content of each file in keys from the memory.
+// Called with s.mu held.
+func (s *Store) restorePlan(keys []fileKey) []restoreFile {
+	seen := make(map[fileKey]bool)
+	var plan []restoreFile
+	for _, k := range keys {
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		p := restoreFile{key: k}
+		switch k.kind {
+		case usersFile:
+			s.users.each(func(u string, _ struct{}) { p.data = appendRecord(p.data, u) })
+		case connsFile:
+			p.data = appendUsers(nil, s.connRecords())
+		default:
+			if list := s.files[k.user]; list != nil {
+				p.data = appendFiles(nil, fileRecords(list))
+			} else {
+				p.remove = true
+			}
+		}
+		plan = append(plan, p)
+	}
+	return plan
+}
+
+// restore writes plan as write does a batch: temporary files, one sync,
+// renames, folder syncs.
+func (s *Store) restore(plan []restoreFile, fault faultFunc) error {
+	if len(plan) == 0 {
+		return nil
+	}
+	w := newWriter(s.sync, fault)
+	defer w.cleanup()
+	for _, p := range plan {
+		if !p.remove {
+			w.replace(s.path(p.key), p.key, p.data)
+		}
+	}
+	w.syncAll()
+	w.renameAll()
+	for _, p := range plan {
+		if p.remove {
+			w.remove(s.path(p.key), p.key)
+		}
+	}
+	w.syncDirs()
+	return w.err
+}
+
+// abandon answers the batches still stuck when the store closes: their
+// undo never succeeded, so their outcome is unknown. Called by the
+// committer when it stops.
+func (s *Store) abandon() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.stuck {
+		b.err = fmt.Errorf("%w: the store closed with a failed write not undone (%v)", directory.ErrOutcomeUnknown, b.failErr)
+		close(b.done)
+	}
+	s.stuck = nil
 }
 
 // cut takes the pending batch, adds the rewrites of dirty files, and takes
@@ -164,7 +323,8 @@ func (s *Store) cut() *batch {
 	for u := range s.dirty.files {
 		b.fileChange(u).rewrite = true
 	}
-	s.dirty = dirtySet{files: make(map[string]bool)}
+	s.dirty = newDirtySet()
+	b.fault = s.fault
 	if b.usersRewrite {
 		b.usersAll = make([]string, 0, s.users.len())
 		s.users.each(func(u string, _ struct{}) { b.usersAll = append(b.usersAll, u) })
@@ -189,10 +349,16 @@ func (s *Store) cut() *batch {
 	return b
 }
 
-// finish releases b's waiters. When b failed, the changes queued behind it
-// (which may depend on b's) fail too; the memory is rolled back, newest
-// change first, and every file b touched is marked for a whole rewrite.
-func (s *Store) finish(b *batch, err error, took time.Duration) {
+// finish releases b's waiters. When b failed and undo put its files back
+// byte for byte, only a file an append found missing is marked for a whole
+// rewrite (which creates it): the others are as before, and appending to
+// them stays possible (on a full disk, a rewrite would fail where a short
+// append may still fit). When the undo failed too, every file b touched is
+// unclean and marked for a rewrite: b's waiters wait (see await) until a
+// later write, or a retry, rewrites them, and every read waits for that
+// too. A success leaves nothing unclean: the batch carried every dirty
+// file's rewrite.
+func (s *Store) finish(b *batch, w *batchWriter, err, undoErr error, took time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.inflight = nil
@@ -200,26 +366,51 @@ func (s *Store) finish(b *batch, err error, took time.Duration) {
 	s.stats.Batches++
 	s.stats.Changes += int64(b.ops)
 	s.stats.WriteTime += took
-	if err != nil {
-		s.stats.Failed++
-	}
 	s.active = b.ops + s.pending.ops
-	if err != nil {
-		next := s.pending
-		s.pending = newBatch()
-		rollback(next)
-		rollback(b)
-		s.dirty.users = s.dirty.users || b.usersRewrite || len(b.usersAdd) > 0
-		s.dirty.conns = s.dirty.conns || b.connRewrite || len(b.connAdd) > 0
-		for u := range b.files {
-			s.dirty.files[u] = true
-		}
-		next.err = fmt.Errorf("an earlier batch failed: %w", err)
-		close(next.done)
-		err = fmt.Errorf("cannot write to %s: %w", s.dir, err)
+	if err == nil {
+		s.unclean = newDirtySet()
+		s.release()
+		close(b.done)
+		return
 	}
-	b.err = err
-	close(b.done)
+	s.stats.Failed++
+	for _, k := range w.missing {
+		s.dirty.add(k)
+	}
+	err = fmt.Errorf("cannot write to %s: %w", s.dir, err)
+	if undoErr == nil {
+		s.unclean = newDirtySet()
+		s.release()
+		b.err = err
+		close(b.done)
+		return
+	}
+	fmt.Fprintf(s.warn, "directory: %v; undoing it failed too: %v (no reply until the files are repaired)\n", err, undoErr)
+	if b.usersRewrite || len(b.usersAdd) > 0 {
+		s.unclean.users = true
+	}
+	if b.connRewrite || len(b.connAdd) > 0 {
+		s.unclean.conns = true
+	}
+	for u := range b.files {
+		s.unclean.files[u] = true
+	}
+	for _, k := range s.unclean.keys() {
+		s.dirty.add(k)
+	}
+	b.failErr = err
+	s.stuck = append(s.stuck, b)
+	close(b.stuck)
+}
+
+// release answers the stuck batches once nothing is unclean: their
+// changes are off the disk now. Called with s.mu held.
+func (s *Store) release() {
+	for _, b := range s.stuck {
+		b.err = b.failErr
+		close(b.done)
+	}
+	s.stuck = nil
 }
 
 func rollback(b *batch) {

@@ -106,7 +106,7 @@ func (s *Store) loadList(user string) error {
 	if err != nil {
 		return err
 	}
-	list := newOmap[string]()
+	list := newFileList()
 	s.files[user] = list
 	if !ok {
 		fmt.Fprintf(s.warn, "directory: %s missing for connected user %q: starting an empty list\n", path, user)

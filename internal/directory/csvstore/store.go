@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"p2p/internal/directory"
 	"p2p/internal/wire"
 )
 
@@ -41,11 +42,21 @@ type addr struct{ ip, port string }
 // memory under one lock; each change also joins the pending batch, which a
 // committer goroutine writes (appends where it can, one atomic rewrite per
 // file for removals), syncs once, and then releases: concurrent changes
-// share one sync (group commit). When a batch cannot be written, its
-// operations (and those queued behind it, which may depend on them) answer
-// an error, the memory is rolled back, and the files they touched are
-// rewritten whole with the next batch, so the store recovers as soon as the
-// folder is writable again.
+// share one sync (group commit).
+//
+// When a batch cannot be written, whatever failed and wherever, it is
+// undone before any of its operations is answered: the memory is rolled
+// back (with the changes queued behind it, which may depend on them),
+// appends are truncated back, and files it renamed into place or removed
+// are rewritten from the rolled-back memory; then its operations answer an
+// error, and a restart shows none of them. The files it touched are
+// rewritten whole with the next batch, so the store recovers as soon as
+// the folder is writable again. When even the undo fails, the files are
+// unclean: the batch's operations get no answer (directory.ErrOutcomeUnknown
+// once their deadline passes; a restart may show them, as after a crash
+// mid-write), no later operation is answered (changes and reads alike)
+// until a write has rewritten the unclean files from memory, and the
+// committer retries that every retryInterval.
 type Store struct {
 	dir, filesDir string
 	sync          bool
@@ -55,10 +66,13 @@ type Store struct {
 	mu       sync.Mutex
 	users    *omap[struct{}]
 	conns    *omap[addr]
-	files    map[string]*omap[string] // connected user -> filename -> description
-	pending  *batch                   // changes not yet handed to the committer
-	inflight *batch                   // the batch being written, nil when idle
-	dirty    dirtySet                 // files to rewrite whole (after a failure)
+	files    map[string]*fileList // connected user -> filename -> description
+	pending  *batch               // changes not yet handed to the committer
+	inflight *batch               // the batch being written, nil when idle
+	dirty    dirtySet             // files to rewrite whole (after a failure)
+	unclean  dirtySet             // files that may hold a failed batch (its undo failed)
+	stuck    []*batch             // failed batches waiting for unclean to be repaired
+	fault    faultFunc            // test hook, see faultFunc
 	closed   bool
 
 	// Gathering (see gather): the committer waits on gathered until the
@@ -89,9 +103,10 @@ func Open(opts Options) (*Store, error) {
 		warn:     opts.Warn,
 		users:    newOmap[struct{}](),
 		conns:    newOmap[addr](),
-		files:    make(map[string]*omap[string]),
+		files:    make(map[string]*fileList),
 		pending:  newBatch(),
-		dirty:    dirtySet{files: make(map[string]bool)},
+		dirty:    newDirtySet(),
+		unclean:  newDirtySet(),
 		wake:     make(chan struct{}, 1),
 		stopped:  make(chan struct{}),
 	}
@@ -174,8 +189,12 @@ func (s *Store) change(undo func()) *batch {
 // barrier returns the batch an answer that reads the state must wait for:
 // the newest one with changes not yet on disk, or nil. Called with s.mu
 // held. Waiting for it means no answer reports a state a crash could undo.
+// While some file is unclean, that is the next batch, which repairs it.
 func (s *Store) barrier() *batch {
-	if s.pending.ops > 0 {
+	if s.unclean.any() {
+		s.pending.repair = true
+	}
+	if s.pending.ops > 0 || s.pending.repair {
 		return s.pending
 	}
 	return s.inflight
@@ -185,14 +204,39 @@ func (s *Store) barrier() *batch {
 var ErrClosed = errors.New("csvstore: the store is closed")
 
 // await waits for b and returns its error (nil when b is nil: nothing to
-// wait for).
-func (s *Store) await(b *batch) error {
+// wait for). A batch normally ends in a bounded time; one whose undo
+// failed (stuck) ends only when the files are repaired, so then the wait
+// ends at ctx's deadline too: with an error for a read (it changed
+// nothing), with directory.ErrOutcomeUnknown for a change (its batch may
+// still be on disk).
+func (s *Store) await(ctx context.Context, b *batch, changed bool) error {
 	if b == nil {
 		return nil
 	}
 	s.kick()
-	<-b.done
-	return b.err
+	select {
+	case <-b.done:
+		return s.answerErr(b.err, changed)
+	case <-b.stuck:
+	}
+	select {
+	case <-b.done:
+		return s.answerErr(b.err, changed)
+	case <-ctx.Done():
+	}
+	if !changed {
+		return fmt.Errorf("csvstore: %s holds a failed write not yet undone: %w", s.dir, ctx.Err())
+	}
+	return fmt.Errorf("%w: the write failed and could not be undone yet: %v", directory.ErrOutcomeUnknown, b.failErr)
+}
+
+// answerErr is err for a change; for a read, whose answer holds no change,
+// an unknown outcome is a plain failure.
+func (s *Store) answerErr(err error, changed bool) error {
+	if !changed && errors.Is(err, directory.ErrOutcomeUnknown) {
+		return fmt.Errorf("csvstore: %s holds a failed write not undone", s.dir)
+	}
+	return err
 }
 
 // do runs f under the lock and returns once the state f saw, or changed
@@ -206,10 +250,12 @@ func (s *Store) do(ctx context.Context, f func()) error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
+	before := s.pending.ops
 	f()
+	changed := s.pending.ops > before
 	b := s.barrier()
 	s.mu.Unlock()
-	return s.await(b)
+	return s.await(ctx, b, changed)
 }
 
 // Stats counts the store's commits since Open.

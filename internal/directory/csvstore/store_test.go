@@ -50,10 +50,31 @@ func (s testStore) ListContent(u, r string) ([]wire.FileRecord, wire.Outcome) {
 	return recs, directory.OutcomeOf(err)
 }
 
-func open(t *testing.T, dir string, warn *bytes.Buffer) testStore {
+// syncBuf collects warnings written by the store's committer and the
+// directory at once.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuf) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuf) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func (b *syncBuf) Len() int { return len(b.String()) }
+
+func open(t *testing.T, dir string, warn *syncBuf) testStore {
 	t.Helper()
 	if warn == nil {
-		warn = new(bytes.Buffer)
+		warn = new(syncBuf)
 	}
 	s, err := Open(Options{Dir: dir, Sync: true, Warn: warn})
 	if err != nil {
@@ -100,7 +121,7 @@ func TestStoreRestart(t *testing.T) {
 	if got := file(t, filepath.Join(dir, FilesDir, "a.csv")); got != "f 1;\"d \"\"1\"\"\"\nf3;three\n" {
 		t.Errorf("a.csv %q", got)
 	}
-	var warn bytes.Buffer
+	var warn syncBuf
 	s = open(t, dir, &warn)
 	defer s.Close()
 	if warn.Len() > 0 {
@@ -128,7 +149,7 @@ func TestStoreLoadDamaged(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, FilesDir, "a.csv"), []byte("f;d\nonly\nf;again\ng;h"), 0o644)
 	os.WriteFile(filepath.Join(dir, FilesDir, "b.csv"), []byte("stale;list\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, FilesDir, tempPrefix+"12345678"), []byte("junk"), 0o644)
-	var warn bytes.Buffer
+	var warn syncBuf
 	s := open(t, dir, &warn)
 	defer s.Close()
 	report := warn.String()
@@ -175,7 +196,7 @@ func TestStoreLoadDamaged(t *testing.T) {
 // store works and the files match the memory.
 func TestStoreUnwritable(t *testing.T) {
 	dir := t.TempDir()
-	var warn bytes.Buffer
+	var warn syncBuf
 	s := open(t, dir, &warn)
 	defer s.Close()
 	expect(t, "register a", s.Register("a"), wire.OK)
@@ -303,7 +324,7 @@ func TestStoreTempLikeUsername(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var warn bytes.Buffer
+	var warn syncBuf
 	s = open(t, dir, &warn)
 	defer s.Close()
 	if warn.Len() > 0 {
@@ -343,4 +364,29 @@ func TestStoreOneServerPerFolder(t *testing.T) {
 	s = open(t, dir, nil)
 	defer s.Close()
 	expect(t, "a is still registered", s.Register("a"), wire.UserInUse)
+}
+
+// TestStoreListShared: readers of an unchanged list share one slice (a
+// LIST_CONTENT does not copy the list); a change makes a new one, and the
+// slice a reader holds keeps its records.
+func TestStoreListShared(t *testing.T) {
+	s := open(t, t.TempDir(), nil)
+	defer s.Close()
+	expect(t, "register", s.Register("a"), wire.OK)
+	expect(t, "connect", s.Connect("a", "1.1.1.1", "1"), wire.OK)
+	expect(t, "publish", s.Publish("a", "f1", "d"), wire.OK)
+	expect(t, "publish", s.Publish("a", "f2", "d"), wire.OK)
+	one, _ := s.ListContent("a", "a")
+	two, _ := s.ListContent("a", "a")
+	if len(one) != 2 || &one[0] != &two[0] {
+		t.Fatalf("two reads of one list: %p and %p, want one slice", &one[0], &two[0])
+	}
+	expect(t, "delete", s.Delete("a", "f1"), wire.OK)
+	three, _ := s.ListContent("a", "a")
+	if len(three) != 1 || three[0].Filename != "f2" || &three[0] == &one[0] {
+		t.Errorf("after a change: %+v", three)
+	}
+	if one[0].Filename != "f1" || one[1].Filename != "f2" {
+		t.Errorf("the slice an earlier reader holds changed: %+v", one)
+	}
 }

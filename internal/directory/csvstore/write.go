@@ -29,76 +29,147 @@ import (
 //
 // A crash at any point leaves every file whole (old or new content, or an
 // append whose torn last line the load drops), and the load tolerates any
-// mix of a batch's files (see load).
-func (s *Store) write(b *batch) error {
-	w := &batchWriter{sync: s.sync, dirs: make(map[string]bool)}
-	defer w.cleanup()
-	usersPath := filepath.Join(s.dir, UsersFile)
+// mix of a batch's files (see load). The writer it returns records what
+// reached the disk, for undo when the batch failed; the caller cleans it
+// up.
+func (s *Store) write(b *batch) (*batchWriter, error) {
+	w := newWriter(s.sync, b.fault)
 	if b.usersRewrite {
-		w.replace(usersPath, appendNames(nil, b.usersAll))
+		w.replace(s.path(usersKey), usersKey, appendNames(nil, b.usersAll))
 	} else if len(b.usersAdd) > 0 {
-		w.append(usersPath, appendNames(nil, b.usersAdd))
+		w.append(s.path(usersKey), usersKey, appendNames(nil, b.usersAdd))
 	}
-	connPath := filepath.Join(s.dir, ConnectedFile)
 	if b.connRewrite {
-		w.replace(connPath, appendUsers(nil, b.connAll))
+		w.replace(s.path(connsKey), connsKey, appendUsers(nil, b.connAll))
 	} else if len(b.connAdd) > 0 {
-		w.append(connPath, appendUsers(nil, b.connAdd))
+		w.append(s.path(connsKey), connsKey, appendUsers(nil, b.connAdd))
 	}
-	if len(b.plans) > 0 && w.err == nil {
-		switch err := os.Mkdir(s.filesDir, 0o755); {
-		case err == nil:
-			w.dirs[s.dir] = true
-		case !errors.Is(err, fs.ErrExist):
-			return err
-		}
+	if len(b.plans) > 0 {
+		w.mkdirFiles(s.dir, s.filesDir)
 	}
-	var removals []string
+	var removals []fileKey
 	for _, p := range b.plans {
-		path := filepath.Join(s.filesDir, p.user+listSuffix)
+		k := listKey(p.user)
 		switch {
 		case p.remove:
-			removals = append(removals, path)
+			removals = append(removals, k)
 		case p.rewrite:
-			w.replace(path, appendFiles(nil, p.recs))
+			w.replace(s.path(k), k, appendFiles(nil, p.recs))
 		default:
-			w.append(path, appendFiles(nil, p.recs))
+			w.append(s.path(k), k, appendFiles(nil, p.recs))
 		}
 	}
 	w.syncAll()
 	w.renameAll()
-	for _, path := range removals {
-		if w.err != nil {
-			break
-		}
-		err := os.Remove(path)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
-			w.err = err // (ENOTDIR: files/ is not a folder, so the list is gone)
-		}
-		w.dirs[filepath.Dir(path)] = true
+	for _, k := range removals {
+		w.remove(s.path(k), k)
 	}
 	w.syncDirs()
-	return w.err
+	return w, w.err
 }
 
+// fileKey names one file of the store: users.csv, connected.csv, or the
+// list files/<user>.csv.
+type fileKey struct {
+	kind fileKind
+	user string // kind == listFile
+}
+
+type fileKind uint8
+
+const (
+	usersFile fileKind = iota
+	connsFile
+	listFile
+)
+
+var (
+	usersKey = fileKey{kind: usersFile}
+	connsKey = fileKey{kind: connsFile}
+)
+
+func listKey(user string) fileKey { return fileKey{kind: listFile, user: user} }
+
+// path is where the file k lives.
+func (s *Store) path(k fileKey) string {
+	switch k.kind {
+	case usersFile:
+		return filepath.Join(s.dir, UsersFile)
+	case connsFile:
+		return filepath.Join(s.dir, ConnectedFile)
+	}
+	return filepath.Join(s.filesDir, k.user+listSuffix)
+}
+
+// faultFunc, when set (by tests), is called before every step that
+// touches the disk, with the step's name and path; an error it returns is
+// that step's error.
+type faultFunc func(step, path string) error
+
 // batchWriter carries a batch's files through the steps of write; the
-// first error stops every later step.
+// first error stops every later step. It records what reached the disk
+// (appends, renames, removals), so that a failed batch can be undone.
 type batchWriter struct {
 	sync    bool
+	fault   faultFunc
 	err     error
-	open    []*os.File      // written, to sync and close
-	renames [][2]string     // temporary file → target, after the sync
+	open    []*os.File      // temporary files written, to sync and close
+	appends []appended      // files appended to, open until cleanup
+	renames []renaming      // temporary file → target, after the sync
 	renamed int             // how many of renames are done
+	removed []fileKey       // lists removed
+	missing []fileKey       // files an append found missing
 	dirs    map[string]bool // folders to sync at the end
+}
+
+// appended is one append: the file, still open, and its size before.
+type appended struct {
+	key  fileKey
+	f    *os.File
+	size int64
+}
+
+type renaming struct {
+	tmp, path string
+	key       fileKey
+}
+
+func newWriter(sync bool, fault faultFunc) *batchWriter {
+	return &batchWriter{sync: sync, fault: fault, dirs: make(map[string]bool)}
+}
+
+// step runs the fault hook for one step; false means the step must not run
+// (an earlier step failed, or the hook failed this one).
+func (w *batchWriter) step(name, path string) bool {
+	if w.err != nil {
+		return false
+	}
+	if w.fault != nil {
+		w.err = w.fault(name, path)
+	}
+	return w.err == nil
 }
 
 // maxSyncs bounds the fsyncs a batch runs at once.
 const maxSyncs = 32
 
+// mkdirFiles creates files/ when it is missing.
+func (w *batchWriter) mkdirFiles(dir, filesDir string) {
+	if !w.step("mkdir", filesDir) {
+		return
+	}
+	switch err := os.Mkdir(filesDir, 0o755); {
+	case err == nil:
+		w.dirs[dir] = true
+	case !errors.Is(err, fs.ErrExist):
+		w.err = err
+	}
+}
+
 // replace writes data to a temporary file beside path (a short name, so it
 // fits the 255-byte limit whatever path's length), to be renamed over path.
-func (w *batchWriter) replace(path string, data []byte) {
-	if w.err != nil {
+func (w *batchWriter) replace(path string, k fileKey, data []byte) {
+	if !w.step("create", path) {
 		return
 	}
 	dir := filepath.Dir(path)
@@ -121,8 +192,11 @@ func (w *batchWriter) replace(path string, data []byte) {
 		return
 	}
 	w.open = append(w.open, f)
-	w.renames = append(w.renames, [2]string{tmp, path})
+	w.renames = append(w.renames, renaming{tmp, path, k})
 	w.dirs[dir] = true
+	if !w.step("write", path) {
+		return
+	}
 	if _, err := f.Write(data); err != nil {
 		w.err = err
 	}
@@ -130,26 +204,45 @@ func (w *batchWriter) replace(path string, data []byte) {
 
 // append appends data to the existing file path. A missing file is an
 // error (the batch fails, and the next one rewrites the file whole), so an
-// append never creates a file whose folder entry is not synced.
-func (w *batchWriter) append(path string, data []byte) {
-	if w.err != nil {
+// append never creates a file whose folder entry is not synced. The file
+// stays open, and its size before is kept, for undo.
+func (w *batchWriter) append(path string, k fileKey, data []byte) {
+	if !w.step("open", path) {
 		return
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			w.missing = append(w.missing, k)
+		}
 		w.err = err
 		return
 	}
-	w.open = append(w.open, f)
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		w.err = err
+		return
+	}
+	w.appends = append(w.appends, appended{k, f, st.Size()})
+	if !w.step("append", path) {
+		return
+	}
 	if _, err := f.Write(data); err != nil {
 		w.err = err
 	}
 }
 
-// syncAll syncs (when syncing is on) and closes every file written.
+// syncAll syncs (when syncing is on) every file written, and closes the
+// temporary files.
 func (w *batchWriter) syncAll() {
-	if w.sync && w.err == nil {
-		w.parallel(len(w.open), func(i int) error { return w.open[i].Sync() })
+	if w.sync && w.step("sync", "") {
+		files := make([]*os.File, 0, len(w.open)+len(w.appends))
+		files = append(files, w.open...)
+		for _, a := range w.appends {
+			files = append(files, a.f)
+		}
+		w.parallel(len(files), func(i int) error { return files[i].Sync() })
 	}
 	for _, f := range w.open {
 		if err := f.Close(); err != nil && w.err == nil {
@@ -161,18 +254,34 @@ func (w *batchWriter) syncAll() {
 
 func (w *batchWriter) renameAll() {
 	for _, r := range w.renames {
-		if w.err != nil {
+		if !w.step("rename", r.path) {
 			return
 		}
-		if w.err = os.Rename(r[0], r[1]); w.err == nil {
+		if w.err = os.Rename(r.tmp, r.path); w.err == nil {
 			w.renamed++
 		}
 	}
 }
 
+// remove removes the list at path (a missing one is fine).
+func (w *batchWriter) remove(path string, k fileKey) {
+	if !w.step("remove", path) {
+		return
+	}
+	w.dirs[filepath.Dir(path)] = true
+	switch err := os.Remove(path); {
+	case err == nil:
+		w.removed = append(w.removed, k)
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		// Already gone (ENOTDIR: files/ is not a folder, so the list is gone).
+	default:
+		w.err = err
+	}
+}
+
 // syncDirs syncs the folders whose entries changed.
 func (w *batchWriter) syncDirs() {
-	if !w.sync || w.err != nil {
+	if !w.sync || !w.step("syncdir", "") {
 		return
 	}
 	var dirs []string
@@ -211,14 +320,34 @@ func (w *batchWriter) parallel(n int, f func(int) error) {
 	wg.Wait()
 }
 
+// truncate cuts an appended file back to its size before the append and
+// syncs it: the undo of an append, byte for byte, needing no free space.
+func (w *batchWriter) truncate(a appended) error {
+	if w.fault != nil {
+		if err := w.fault("truncate", a.f.Name()); err != nil {
+			return err
+		}
+	}
+	if err := a.f.Truncate(a.size); err != nil {
+		return err
+	}
+	if w.sync {
+		return a.f.Sync()
+	}
+	return nil
+}
+
 // cleanup closes what is still open and removes the temporary files a
 // failed batch did not rename.
 func (w *batchWriter) cleanup() {
 	for _, f := range w.open {
 		f.Close()
 	}
+	for _, a := range w.appends {
+		a.f.Close()
+	}
 	for _, r := range w.renames[w.renamed:] {
-		os.Remove(r[0])
+		os.Remove(r.tmp)
 	}
 }
 

@@ -1,0 +1,194 @@
+package central
+
+import (
+	"bufio"
+	"context"
+	"strings"
+	"sync"
+
+	"p2p/internal/wire"
+)
+
+// reply is what answer decided to send: one status byte, or a list
+// streamed record by record after its status and count; or nothing at all
+// (none: the outcome of the change is unknown, see
+// directory.ErrOutcomeUnknown). release gives the list's budget back once
+// the reply has been written or abandoned.
+type reply struct {
+	none    bool
+	status  wire.Status
+	list    listKind // what follows the status
+	users   []wire.UserRecord
+	files   []wire.FileRecord
+	release func()
+}
+
+type listKind uint8
+
+const (
+	noList listKind = iota
+	usersList
+	filesList
+)
+
+// writeBufSize is the buffer a reply is streamed through: what the server
+// holds per connection for the encoded bytes, however long the list.
+const writeBufSize = 32 << 10
+
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufSize) }}
+
+// writeTo encodes r into w, as many records at a time as fit the
+// buffer's free space (a LIST_CONTENT of 20,000 files is 10 MB on the
+// wire: it is never built whole).
+func (r *reply) writeTo(w *bufio.Writer) error {
+	w.WriteByte(r.status.Byte())
+	switch r.list {
+	case usersList:
+		w.Write(wire.AppendCount(w.AvailableBuffer(), uint32(len(r.users))))
+		for i := 0; i < len(r.users); {
+			buf := w.AvailableBuffer()
+			for ; i < len(r.users) && cap(buf)-len(buf) >= wire.UserRecordSize; i++ {
+				buf, _ = wire.AppendUserRecord(buf, r.users[i]) // checked by usersEncodable
+			}
+			if err := flushIfFull(w, buf); err != nil {
+				return err
+			}
+		}
+	case filesList:
+		w.Write(wire.AppendCount(w.AvailableBuffer(), uint32(len(r.files))))
+		for i := 0; i < len(r.files); {
+			buf := w.AvailableBuffer()
+			for ; i < len(r.files) && cap(buf)-len(buf) >= wire.FileRecordSize; i++ {
+				buf, _ = wire.AppendFileRecord(buf, r.files[i])
+			}
+			if err := flushIfFull(w, buf); err != nil {
+				return err
+			}
+		}
+	}
+	return w.Flush()
+}
+
+// flushIfFull hands buf (from w.AvailableBuffer) to w, and flushes when no
+// record was appended for lack of room.
+func flushIfFull(w *bufio.Writer, buf []byte) error {
+	if len(buf) == 0 {
+		return w.Flush()
+	}
+	_, err := w.Write(buf)
+	return err
+}
+
+// fits reports whether v fits a fixed field of width bytes (§1).
+func fits(v string, width int) bool {
+	return len(v) < width && strings.IndexByte(v, 0) < 0
+}
+
+// usersEncodable and filesEncodable check a list before its '0' is sent:
+// a record that cannot be encoded gets the operation's last code instead,
+// as a reply built whole would.
+func usersEncodable(recs []wire.UserRecord) bool {
+	for _, u := range recs {
+		if !fits(u.Username, wire.NameSize) || !fits(u.IP, wire.IPSize) || !fits(u.Port, wire.PortSize) {
+			return false
+		}
+	}
+	return true
+}
+
+func filesEncodable(recs []wire.FileRecord) bool {
+	for _, f := range recs {
+		if !fits(f.Filename, wire.NameSize) || !fits(f.Description, wire.NameSize) {
+			return false
+		}
+	}
+	return true
+}
+
+// budget bounds, server-wide, the bytes of list records held by replies
+// in flight (read from the store and not yet written to a client that may
+// never read). A list is counted at its size on the wire, and a list
+// several replies share (one slice: a store's snapshot) is counted once:
+// a hundred readers of one list cost the list once, while a store that
+// builds each list per request (PostgreSQL) is capped here. A reply waits
+// for room until its deadline; one larger than the whole budget goes when
+// nothing else is held.
+type budget struct {
+	mu    sync.Mutex
+	limit int64
+	used  int64
+	held  map[listKey]*holding
+	// freed is closed (and replaced) when bytes are given back while
+	// someone waits.
+	freed   chan struct{}
+	waiting int
+}
+
+// listKey names one list in memory: its first element and length.
+type listKey struct {
+	first any
+	n     int
+}
+
+type holding struct {
+	refs int
+	size int64
+}
+
+func newBudget(limit int64) *budget {
+	return &budget{limit: limit, held: make(map[listKey]*holding), freed: make(chan struct{})}
+}
+
+// acquire takes size bytes for the list key until release is called; ok is
+// false when ctx ended first.
+func (b *budget) acquire(ctx context.Context, key listKey, size int64) (release func(), ok bool) {
+	for {
+		b.mu.Lock()
+		if h := b.held[key]; h != nil {
+			h.refs++
+			b.mu.Unlock()
+			return func() { b.give(key) }, true
+		}
+		if b.used+size <= b.limit || b.used == 0 {
+			b.held[key] = &holding{refs: 1, size: size}
+			b.used += size
+			b.mu.Unlock()
+			return func() { b.give(key) }, true
+		}
+		freed := b.freed
+		b.waiting++
+		b.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+		}
+		b.mu.Lock()
+		b.waiting--
+		b.mu.Unlock()
+		if ctx.Err() != nil {
+			return nil, false
+		}
+	}
+}
+
+func (b *budget) give(key listKey) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	h := b.held[key]
+	if h.refs--; h.refs > 0 {
+		return
+	}
+	delete(b.held, key)
+	b.used -= h.size
+	if b.waiting > 0 {
+		close(b.freed)
+		b.freed = make(chan struct{})
+	}
+}
+
+// inUse is the bytes held now (for tests).
+func (b *budget) inUse() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used
+}
