@@ -61,6 +61,53 @@ func Words(fields ...string) []string {
 	return words
 }
 
+// Holds reports whether every one of words (folded, as Words gives them)
+// is a word of the fields: what Words(fields...) would include, found
+// without building it (no allocation).
+func Holds(words []string, fields ...string) bool {
+	for _, w := range words {
+		if !holds(w, fields) {
+			return false
+		}
+	}
+	return true
+}
+
+// holds reports whether the folded word w is a word of the fields.
+func holds(w string, fields []string) bool {
+	for _, s := range fields {
+		for i := 0; i < len(s); {
+			if !IsWordByte(s[i]) {
+				i++
+				continue
+			}
+			j := i
+			for j < len(s) && IsWordByte(s[j]) {
+				j++
+			}
+			if j-i == len(w) && equalFolded(s[i:j], w) {
+				return true
+			}
+			i = j
+		}
+	}
+	return false
+}
+
+// equalFolded reports whether raw, folded, equals w.
+func equalFolded(raw, w string) bool {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func contains(words []string, w string) bool {
 	for _, x := range words {
 		if x == w {

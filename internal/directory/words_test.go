@@ -36,6 +36,27 @@ func TestWords(t *testing.T) {
 	}
 }
 
+// TestHolds: Holds agrees with Words, without allocating.
+func TestHolds(t *testing.T) {
+	fields := []string{"Song.MP3", "a song; ÑANDÚ_x1"}
+	have := Words(fields...)
+	for _, q := range []string{"song", "mp3", "a", "ÑandÚ", "x1", "son", "x", "ñandú", "songs", "mp", ""} {
+		want := q != "" && contains(have, q)
+		if q == "" {
+			want = false
+		}
+		if got := Holds([]string{q}, fields...); got != want {
+			t.Errorf("Holds(%q) = %v, want %v", q, got, want)
+		}
+	}
+	if !Holds(nil, fields...) || !Holds(have, fields...) || Holds([]string{"song", "nope"}, fields...) {
+		t.Error("Holds of several words")
+	}
+	if n := testing.AllocsPerRun(100, func() { Holds(have, fields...) }); n != 0 {
+		t.Errorf("Holds allocates %v times", n)
+	}
+}
+
 func TestWordsSharesLowerCase(t *testing.T) {
 	s := "already lower"
 	w := Words(s)

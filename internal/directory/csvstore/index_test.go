@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 
@@ -71,21 +72,37 @@ func checkIndex(t *testing.T, s *Store) {
 		c := 0
 		var last uint64
 		for _, ch := range p.chunks {
-			if len(ch) == 0 || len(ch) > maxChunk {
-				t.Fatalf("word %q: chunk of %d", w, len(ch))
+			if len(ch.ids) == 0 || len(ch.ids) > maxChunk {
+				t.Fatalf("word %q: chunk of %d", w, len(ch.ids))
 			}
-			for _, q := range ch {
-				if c > 0 && q.key <= last {
+			for _, id := range ch.ids {
+				e := s.idx.ents[id]
+				if e.file == nil || !slices.Contains(directory.Words(e.file.key, e.file.val), w) {
+					t.Fatalf("word %q: a posting of a free entry or of a file without the word", w)
+				}
+				if c > 0 && e.key <= last {
 					t.Fatalf("word %q: keys out of order", w)
 				}
-				last = q.key
+				last = e.key
 				c++
+			}
+			if ch.last != last {
+				t.Fatalf("word %q: a chunk's last key %x, its last posting's %x", w, ch.last, last)
 			}
 		}
 		if c != p.n {
 			t.Fatalf("word %q: %d postings, counted %d", w, c, p.n)
 		}
 		n += c
+	}
+	used := 0
+	for _, e := range s.idx.ents {
+		if e.file != nil {
+			used++
+		}
+	}
+	if used+len(s.idx.free) != len(s.idx.ents) {
+		t.Fatalf("%d entries used, %d free, of %d", used, len(s.idx.free), len(s.idx.ents))
 	}
 	if n != postings || len(s.idx.owners) != len(s.files) || len(s.idx.bySeq) != len(s.files) {
 		t.Fatalf("index holds %d postings and %d owners, the lists %d and %d", n, len(s.idx.owners), postings, len(s.files))
@@ -189,7 +206,7 @@ func TestIndexRollback(t *testing.T) {
 		func() wire.Outcome { return s.Unregister("d") },
 		func() wire.Outcome { return s.Connect("e", "10.0.0.5", "5") },
 		func() wire.Outcome { return s.Delete("a", "a song 0.mp3") },
-		func() wire.Outcome { return s.Publish("b", "b song 2.mp3", "again") },
+		func() wire.Outcome { return s.Publish("b", "b song 9.mp3", "other") },
 	} {
 		wg.Add(1)
 		go func() {

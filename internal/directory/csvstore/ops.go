@@ -211,28 +211,12 @@ func (s *Store) scan(words []string, limit int) []wire.SearchRecord {
 	var recs []wire.SearchRecord
 	s.conns.each(func(u string, _ addr) {
 		s.files[u].each(func(f, d string) {
-			if len(recs) < limit && holdsAll(directory.Words(f, d), words) {
+			if len(recs) < limit && directory.Holds(words, f, d) {
 				recs = append(recs, wire.SearchRecord{Username: u, Filename: f, Description: d})
 			}
 		})
 	})
 	return recs
-}
-
-func holdsAll(have, want []string) bool {
-	for _, w := range want {
-		found := false
-		for _, h := range have {
-			if h == w {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
 }
 
 // connRecords returns the connected users, in the order they connected:
