@@ -3,7 +3,7 @@ GO ?= go
 PORT ?= 8888
 GOTESTFLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: all build test deps vet run demo bench generate check-generate fuzz-seeds fuzz clean
+.PHONY: all build test deps vet run cluster demo bench generate check-generate fuzz-seeds fuzz clean
 
 all: build
 
@@ -28,6 +28,9 @@ test: deps build vet
 
 run: build
 	@scripts/run.sh $(PORT)
+
+cluster: build
+	@scripts/cluster.sh $(PORT)
 
 demo: build
 	@scripts/demo.sh

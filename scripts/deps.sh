@@ -3,7 +3,9 @@
 # and we run as root; otherwise says exactly what to install. Never fails:
 # the tests themselves skip loudly (or fail, under CI) without them.
 set -u
-pkgs=(python3-zeep python3-spyne python3-lxml rpcsvc-proto libtirpc-dev rpcbind gcc libc6-dev tmux)
+# haproxy and postgresql: make cluster and the scale-out tests (PostgreSQL 15
+# comes with the machine image; haproxy does not).
+pkgs=(python3-zeep python3-spyne python3-lxml rpcsvc-proto libtirpc-dev rpcbind gcc libc6-dev tmux haproxy postgresql)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,15 +1,23 @@
 // Command server is the central directory server of PROTOCOL.md §2 and §4:
 //
-//	server -p <port> [-d <dir>] [-sync=false] [-max-conns n] [-read-timeout d] [-write-timeout d]
+//	server -p <port> [-d <dir>] [-sync=false] [-max-conns n] [-read-timeout d] [-write-timeout d] [-store-timeout d]
+//	server -p <port> -db <dsn> [-max-conns n] [-read-timeout d] [-write-timeout d] [-store-timeout d]
 //
 // It keeps users.csv, connected.csv and files/<user>.csv in the data folder
-// (-d, default the working directory), prints the console lines of §4 on
-// stdout, hands every parsed request to the log server of §6 (found through
+// (-d, default the working directory), or, with -db, the directory in the
+// PostgreSQL database the connection string names, shared with every other
+// server started on it (-d and -sync are for the CSV files, and refused
+// with -db). A database that does not answer at start does not stop the
+// server: it warns, answers every request its last code, and makes or
+// upgrades the schema once the database answers. It prints the console
+// lines of §4 on stdout, hands every parsed request to the log server of §6 (found through
 // LOG_RPC_IP and LOG_RPC_PORT, or the portmapper), and on SIGINT or SIGTERM
 // stops accepting, answers the requests in flight and exits 0. Bad flags print one usage line and exit 2.
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,14 +25,19 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"p2p/internal/central"
 	"p2p/internal/directory"
 	"p2p/internal/directory/csvstore"
+	"p2p/internal/directory/pgstore"
 	"p2p/internal/rpclog"
 )
 
-const usage = "usage: server -p <port 1024..65535> [-d <data dir>] [-sync=true|false] [-max-conns <n>] [-read-timeout <duration>] [-write-timeout <duration>]"
+const usage = "usage: server -p <port 1024..65535> [-d <data dir> [-sync=true|false] | -db <postgres dsn>] [-max-conns <n>] [-read-timeout <duration>] [-write-timeout <duration>] [-store-timeout <duration>]"
+
+// openTimeout bounds the first attempt to reach the database at start.
+const openTimeout = 10 * time.Second
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -39,8 +52,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	maxConns := fs.Int("max-conns", central.DefaultMaxConns, "connections served at once")
 	readTimeout := fs.Duration("read-timeout", central.DefaultReadTimeout, "time allowed to receive a request")
 	writeTimeout := fs.Duration("write-timeout", central.DefaultWriteTimeout, "time allowed to send a reply")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || !validPort(*port) ||
-		*maxConns < 1 || *readTimeout <= 0 || *writeTimeout <= 0 {
+	storeTimeout := fs.Duration("store-timeout", central.DefaultStoreTimeout, "time the directory may take to answer a request")
+	db := fs.String("db", "", "PostgreSQL connection string (URL or key=value) of a directory shared by several servers")
+	err := fs.Parse(args)
+	csvFlags := false
+	fs.Visit(func(f *flag.Flag) { csvFlags = csvFlags || f.Name == "d" || f.Name == "sync" })
+	if err != nil || fs.NArg() > 0 || !validPort(*port) ||
+		*maxConns < 1 || *readTimeout <= 0 || *writeTimeout <= 0 || *storeTimeout <= 0 || *db != "" && csvFlags {
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
@@ -50,10 +68,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "server: %v\n", err)
 		return 1
 	}
-	store, err := csvstore.Open(csvstore.Options{Dir: *dir, Sync: *sync, Warn: stderr})
+	var store directory.Store
+	if *db != "" {
+		store, err = openDB(*db, stderr)
+	} else {
+		store, err = csvstore.Open(csvstore.Options{Dir: *dir, Sync: *sync, Warn: stderr})
+	}
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(stderr, "server: %v\n", err)
+		if errors.Is(err, pgstore.ErrDSN) {
+			fmt.Fprintln(stderr, usage)
+			return 2
+		}
 		return 1
 	}
 	defer func() {
@@ -72,6 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		MaxConns:     *maxConns,
 		ReadTimeout:  *readTimeout,
 		WriteTimeout: *writeTimeout,
+		StoreTimeout: *storeTimeout,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "server: %v\n", err)
@@ -82,6 +110,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	<-sig
 	srv.Close()
 	return 0
+}
+
+// openDB opens the PostgreSQL store. A database that cannot be reached
+// yet is no error (the server answers last codes until it can); a
+// connection string that does not parse, or a refusal by the database
+// (authentication, no such database, a newer schema), is.
+func openDB(dsn string, stderr io.Writer) (directory.Store, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
+	st, err := pgstore.Open(ctx, dsn, pgstore.Options{Lazy: true})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.SchemaErr(); err != nil {
+		fmt.Fprintf(stderr, "server: %v (requests get their last code until the database answers)\n", err)
+	}
+	return st, nil
 }
 
 // validPort accepts a decimal port in 1024..65535.

@@ -1,6 +1,7 @@
 package central
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 
 	"p2p/internal/directory"
 	"p2p/internal/directory/csvstore"
+	"p2p/internal/directory/pgstore"
 	"p2p/internal/rpclog"
 	"p2p/internal/testenv"
 	"p2p/internal/wire"
@@ -42,31 +44,64 @@ func (l *recLogger) all() []rpclog.Entry {
 type testServer struct {
 	*Server
 	store   directory.Store
-	dir     string
+	dir     string // the CSV store's folder ("" for PostgreSQL)
 	console *testenv.Buffer
 	errs    *testenv.Buffer
 	log     *recLogger
 	once    sync.Once
 }
 
-// testConfig is a server's Config and the CSV store it answers from: a
-// new folder of the test's unless Dir is set.
+// testConfig is a server's Config and the store it answers from: the CSV
+// store in a new folder of the test's unless Dir is set, or with Postgres
+// the PostgreSQL store in a new database unless DSN is set.
 type testConfig struct {
 	Config
 	Dir  string
 	Sync bool
+
+	Postgres bool
+	DSN      string
+}
+
+// stores are the two kinds of store a test can run against.
+var stores = []struct {
+	name     string
+	postgres bool
+}{{"csv", false}, {"postgres", true}}
+
+// forEachStore runs test once per kind of store, as subtests named after
+// it; test sets the store in its testConfig from postgres.
+func forEachStore(t *testing.T, test func(t *testing.T, postgres bool)) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) { test(t, st.postgres) })
+	}
 }
 
 func startServer(t testing.TB, tc testConfig) *testServer {
 	t.Helper()
 	ts := &testServer{console: new(testenv.Buffer), errs: new(testenv.Buffer), log: new(recLogger)}
-	if tc.Dir == "" {
-		tc.Dir = t.TempDir()
-	}
-	ts.dir = tc.Dir
-	store, err := csvstore.Open(csvstore.Options{Dir: tc.Dir, Sync: tc.Sync, Warn: ts.errs})
-	if err != nil {
-		t.Fatal(err)
+	var store directory.Store
+	if tc.Postgres || tc.DSN != "" {
+		if tc.DSN == "" {
+			tc.DSN = testenv.Postgres(t)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		st, err := pgstore.Open(ctx, tc.DSN, pgstore.Options{})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		store = st
+	} else {
+		if tc.Dir == "" {
+			tc.Dir = t.TempDir()
+		}
+		ts.dir = tc.Dir
+		st, err := csvstore.Open(csvstore.Options{Dir: tc.Dir, Sync: tc.Sync, Warn: ts.errs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		store = st
 	}
 	ts.store = store
 	cfg := tc.Config

@@ -30,6 +30,7 @@ func TestMain(m *testing.M) {
 		os.Exit(runChild(child))
 	}
 	code := m.Run()
+	testenv.StopPostgres()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}
@@ -61,15 +62,19 @@ type proc struct {
 	exited chan struct{}
 }
 
-// startProc starts cmd/server on a free port with dir as data folder and
-// waits for its init line.
+// startProc starts cmd/server on a free port with dir as data folder (no
+// -d when dir is "") and waits for its init line.
 func startProc(t testing.TB, dir string, flags ...string) *proc {
 	t.Helper()
 	bin := serverBinary(t)
 	for attempt := 0; ; attempt++ {
 		port := testenv.FreePort(t)
 		p := &proc{stdout: new(testenv.Buffer), stderr: new(testenv.Buffer), exited: make(chan struct{})}
-		p.cmd = exec.Command(bin, append([]string{"-p", fmt.Sprint(port), "-d", dir}, flags...)...)
+		args := []string{"-p", fmt.Sprint(port)}
+		if dir != "" {
+			args = append(args, "-d", dir)
+		}
+		p.cmd = exec.Command(bin, append(args, flags...)...)
 		p.cmd.Env = append(os.Environ(), "LOG_RPC_IP=127.0.0.1", fmt.Sprintf("LOG_RPC_PORT=%d", logServerPort(t)))
 		p.cmd.Stderr = p.stderr
 		out, _ := p.cmd.StdoutPipe()

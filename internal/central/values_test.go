@@ -32,10 +32,10 @@ func readCSV(t *testing.T, path string) [][]string {
 	return recs
 }
 
-// TestValuesRoundTrip sends values with spaces, ';', '"' and UTF-8 at the
-// longest lengths allowed and reads them back from the lists and the CSVs.
-func TestValuesRoundTrip(t *testing.T) {
-	ts := startServer(t, testConfig{})
+// roundTripValues returns the longest username allowed and files whose
+// names and descriptions hold spaces, ';', '"', CR, LF, tabs and UTF-8,
+// at the longest lengths allowed.
+func roundTripValues(t *testing.T) (string, []wire.FileRecord) {
 	user := strings.Repeat("é", 120) + ` a;"b` + strings.Repeat("x", 6) // 251 bytes
 	if len(user) != directory.MaxUsernameLen {
 		t.Fatalf("username of %d bytes", len(user))
@@ -44,11 +44,18 @@ func TestValuesRoundTrip(t *testing.T) {
 		s := `"q" ; ` + strings.Repeat("ü", 100) + " end " + strings.Repeat("z", 255)
 		return (string(rune('A'+i)) + s)[:255]
 	}
-	files := []wire.FileRecord{
+	return user, []wire.FileRecord{
 		{Filename: name(0), Description: name(1)},
 		{Filename: " lead space", Description: "\ttab, line\nbreak\r\n and ;"},
 		{Filename: "日本語.txt", Description: ""},
 	}
+}
+
+// TestValuesRoundTrip sends values with spaces, ';', '"' and UTF-8 at the
+// longest lengths allowed and reads them back from the lists and the CSVs.
+func TestValuesRoundTrip(t *testing.T) {
+	ts := startServer(t, testConfig{})
+	user, files := roundTripValues(t)
 	if r := ts.do(t, wire.Register, user); r != "0" {
 		t.Fatalf("register: %q", r)
 	}

@@ -41,6 +41,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	testenv.StopPostgres()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -64,17 +65,29 @@ func start(t *testing.T, dir string, env []string, name string, args ...string) 
 	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
 	p.cmd.Dir = dir
 	p.cmd.Env = append(os.Environ(), env...)
+	p.begin()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+		p.cmd.Wait()
+	})
+	return p
+}
+
+// begin starts p.cmd, prepared by the caller, collecting its stdout lines.
+func (p *proc) begin() {
+	p.t.Helper()
 	p.cmd.Stderr = &p.errb
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
+		p.t.Fatal(err)
 	}
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		p.t.Fatal(err)
 	}
 	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
+		p.t.Fatalf("start %s: %v", p.name, err)
 	}
 	go func() {
 		defer close(p.done)
@@ -85,12 +98,6 @@ func start(t *testing.T, dir string, env []string, name string, args ...string) 
 			p.mu.Unlock()
 		}
 	}()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-		p.cmd.Wait()
-	})
-	return p
 }
 
 // send types one line on the process's stdin.
@@ -115,7 +122,13 @@ func (p *proc) expect(n int) []string {
 		}
 		have := append([]string(nil), p.lines[p.next:]...)
 		p.mu.Unlock()
-		if time.Now().After(deadline) {
+		exited := false
+		select {
+		case <-p.done: // all its lines are in: waiting longer cannot help
+			exited = true
+		default:
+		}
+		if exited || time.Now().After(deadline) {
 			p.t.Fatalf("%s: waited for %d lines, have %q; stderr: %s", p.name, n, have, p.errb.String())
 		}
 		time.Sleep(10 * time.Millisecond)

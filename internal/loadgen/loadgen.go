@@ -135,25 +135,83 @@ func exchange(addr string, req, buf []byte) (byte, error) {
 // ProcessCPU returns the user+system CPU time a process has used so far,
 // from /proc/<pid>/stat (Linux).
 func ProcessCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := statFields(pid)
 	if err != nil {
 		return 0, err
-	}
-	// Fields after the command name (which may hold spaces) start after ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("unexpected /proc stat: %q", s)
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("unexpected /proc stat: %q", s)
 	}
 	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
 	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("unexpected /proc stat: %q", s)
+		return 0, fmt.Errorf("unexpected /proc stat: %v", f)
 	}
 	const ticks = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / ticks, nil
+}
+
+// TreeCPU returns the CPU time of the process pid and of every live
+// process descended from it, plus what its reaped children used: the cost
+// of a server made of several processes (PostgreSQL's postmaster and its
+// backends).
+func TreeCPU(pid int) (time.Duration, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	parent := make(map[int]int)
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if f, err := statFields(p); err == nil {
+			pp, _ := strconv.Atoi(f[1])
+			parent[p] = pp
+		}
+	}
+	in := func(p int) bool {
+		for ; p > 1; p = parent[p] {
+			if p == pid {
+				return true
+			}
+		}
+		return false
+	}
+	var total time.Duration
+	for p := range parent {
+		if !in(p) {
+			continue
+		}
+		f, err := statFields(p)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		fields := []int{11, 12} // utime, stime
+		if p == pid {
+			fields = append(fields, 13, 14) // cutime, cstime: reaped children
+		}
+		for _, i := range fields {
+			n, _ := strconv.ParseInt(f[i], 10, 64)
+			total += time.Duration(n) * time.Second / 100
+		}
+	}
+	return total, nil
+}
+
+// statFields returns the fields of /proc/<pid>/stat after the command
+// name: f[0] is the state, f[1] the parent's pid, f[11] utime.
+func statFields(pid int) ([]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil, fmt.Errorf("unexpected /proc stat: %q", s)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 15 {
+		return nil, fmt.Errorf("unexpected /proc stat: %q", s)
+	}
+	return f, nil
 }

@@ -2,6 +2,8 @@ package loadgen
 
 import (
 	"os"
+	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,5 +46,35 @@ func TestNullAndRun(t *testing.T) {
 	cpu, err := ProcessCPU(os.Getpid())
 	if self := testenv.CPUTime(); err != nil || cpu < self-50*time.Millisecond || cpu > self+50*time.Millisecond || cpu < 200*time.Millisecond {
 		t.Errorf("ProcessCPU = %v, %v; getrusage says %v", cpu, err, self)
+	}
+}
+
+// TestTreeCPU: a process whose work is done by its descendants (a live
+// grandchild, and a child it has reaped) costs what they burn, while its
+// own CPU time stays near zero.
+func TestTreeCPU(t *testing.T) {
+	burn := `i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done`
+	cmd := exec.Command("sh", "-c", "sh -c '"+burn+"'; sh -c '"+burn+"; sleep 30' & sleep 30")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so that one kill ends them all
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }()
+	var tree time.Duration
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var err error
+		if tree, err = TreeCPU(cmd.Process.Pid); err != nil {
+			t.Fatal(err)
+		}
+		if tree >= 200*time.Millisecond {
+			break
+		}
+	}
+	own, err := ProcessCPU(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree < 200*time.Millisecond || own > tree/4 {
+		t.Errorf("tree %v, own %v: want the descendants' work counted in the tree", tree, own)
 	}
 }
