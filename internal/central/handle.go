@@ -120,6 +120,21 @@ func (s *Server) answer(req wire.Request, ip string) reply {
 				return r
 			}
 		}
+	case wire.Search:
+		var recs []wire.SearchRecord
+		if recs, err = d.Search(ctx, req.Username, req.Words); err == nil {
+			if !matchesEncodable(recs) {
+				err = directory.ErrInvalid
+				break
+			}
+			r := reply{status: wire.StatusOK, list: matchesList, matches: recs}
+			if len(recs) == 0 {
+				return r
+			}
+			if r.release, err = s.take(ctx, listKey{&recs[0], len(recs)}, len(recs)*wire.SearchRecordSize); err == nil {
+				return r
+			}
+		}
 	default:
 		err = directory.ErrInvalid
 	}

@@ -115,8 +115,11 @@ func TestReplyMemory(t *testing.T) {
 					c.Close()
 				}
 			}()
-			for range readers {
-				c, err := net.Dial("tcp", p.addr)
+			for i := range readers {
+				// From four addresses, under the cap per source: the
+				// budget, not that cap, is what this measures.
+				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(10+i%4))}}
+				c, err := d.Dial("tcp", p.addr)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -20,6 +20,7 @@ type reply struct {
 	list    listKind // what follows the status
 	users   []wire.UserRecord
 	files   []wire.FileRecord
+	matches []wire.SearchRecord
 	release func()
 }
 
@@ -29,6 +30,7 @@ const (
 	noList listKind = iota
 	usersList
 	filesList
+	matchesList
 )
 
 // writeBufSize is the buffer a reply is streamed through: what the server
@@ -65,6 +67,17 @@ func (r *reply) writeTo(w *bufio.Writer) error {
 				return err
 			}
 		}
+	case matchesList:
+		w.Write(wire.AppendCount(w.AvailableBuffer(), uint32(len(r.matches))))
+		for i := 0; i < len(r.matches); {
+			buf := w.AvailableBuffer()
+			for ; i < len(r.matches) && cap(buf)-len(buf) >= wire.SearchRecordSize; i++ {
+				buf, _ = wire.AppendSearchRecord(buf, r.matches[i])
+			}
+			if err := flushIfFull(w, buf); err != nil {
+				return err
+			}
+		}
 	}
 	return w.Flush()
 }
@@ -84,12 +97,21 @@ func fits(v string, width int) bool {
 	return len(v) < width && strings.IndexByte(v, 0) < 0
 }
 
-// usersEncodable and filesEncodable check a list before its '0' is sent:
+// usersEncodable, filesEncodable and matchesEncodable check a list before its '0' is sent:
 // a record that cannot be encoded gets the operation's last code instead,
 // as a reply built whole would.
 func usersEncodable(recs []wire.UserRecord) bool {
 	for _, u := range recs {
 		if !fits(u.Username, wire.NameSize) || !fits(u.IP, wire.IPSize) || !fits(u.Port, wire.PortSize) {
+			return false
+		}
+	}
+	return true
+}
+
+func matchesEncodable(recs []wire.SearchRecord) bool {
+	for _, m := range recs {
+		if !fits(m.Username, wire.NameSize) || !fits(m.Filename, wire.NameSize) || !fits(m.Description, wire.NameSize) {
 			return false
 		}
 	}

@@ -26,6 +26,8 @@ type Options struct {
 	// Warn receives the load report (damaged lines, file:line) and storage
 	// errors. Nil means os.Stderr.
 	Warn io.Writer
+
+	noIndex bool // SEARCH scans every list instead (benchmarks' baseline)
 }
 
 // File names of §4.
@@ -67,6 +69,7 @@ type Store struct {
 	users    *omap[struct{}]
 	conns    *omap[addr]
 	files    map[string]*fileList // connected user -> filename -> description
+	idx      *index               // SEARCH's words -> files (index.go)
 	pending  *batch               // changes not yet handed to the committer
 	inflight *batch               // the batch being written, nil when idle
 	dirty    dirtySet             // files to rewrite whole (after a failure)
@@ -104,6 +107,7 @@ func Open(opts Options) (*Store, error) {
 		users:    newOmap[struct{}](),
 		conns:    newOmap[addr](),
 		files:    make(map[string]*fileList),
+		idx:      newIndex(opts.noIndex),
 		pending:  newBatch(),
 		dirty:    newDirtySet(),
 		unclean:  newDirtySet(),

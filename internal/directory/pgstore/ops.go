@@ -10,7 +10,7 @@ import (
 // The operations of directory.Store. A change is one call of its function
 // of the schema (migrations), which returns the facts as bits; a list is
 // one SELECT, whose first columns are the facts, read from the same
-// snapshot as the rows.
+// snapshot as the rows (SEARCH's is in search.go).
 
 var _ directory.Store = (*Store)(nil)
 
@@ -63,11 +63,12 @@ func (s *Store) Disconnect(ctx context.Context, user string) (directory.Facts, e
 	return s.change(ctx, "SELECT p2p.disconnect($1)", []byte(user))
 }
 
-// Publish appends (filename, description) to user's list, unless the list
-// holds maxFiles files already (maxFiles <= 0: no cap).
+// Publish appends (filename, description) to user's list, with its words
+// for SEARCH, unless the list holds maxFiles files already (maxFiles <= 0:
+// no cap).
 func (s *Store) Publish(ctx context.Context, user, filename, description string, maxFiles int) (directory.Facts, error) {
-	return s.change(ctx, "SELECT p2p.publish($1, $2, $3, $4)",
-		[]byte(user), []byte(filename), []byte(description), int64(maxFiles))
+	return s.change(ctx, "SELECT p2p.publish($1, $2, $3, $4, $5)",
+		[]byte(user), []byte(filename), []byte(description), int64(maxFiles), wordsOf(filename, description))
 }
 
 // Delete removes filename from user's list.

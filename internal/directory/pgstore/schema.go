@@ -16,6 +16,14 @@ import (
 // it never changes; PostgreSQL 15 has no 0x literals, hence decimal.
 const schemaLockKey int64 = 7_364_212_005_118_401_031
 
+// migration is one step of the schema: its SQL, then, when the step must
+// compute something in Go (the word rule, directory.Words, lives only
+// there), its code, in the same transaction.
+type migration struct {
+	sql  string
+	code func(ctx context.Context, tx pgx.Tx) error
+}
+
 // migrations[i] takes the schema from version i to version i+1. The
 // schema's version is the row of p2p.schema_version. Append, never edit:
 // a server runs the migrations the database has not seen yet, and refuses
@@ -27,10 +35,10 @@ const schemaLockKey int64 = 7_364_212_005_118_401_031
 // NO KEY UPDATE (DELETE takes it FOR UPDATE): so once that lock is held,
 // a fresh statement sees the user's connection and list as they stay
 // until commit, and the facts of §2 hold at one instant.
-var migrations = []string{
+var migrations = []migration{
 	// 1: users, connections in connection order, lists in publishing
 	// order; names are bytea (any bytes but NUL, kept exactly).
-	`
+	{sql: `
 CREATE TABLE p2p.users (
 	name bytea PRIMARY KEY
 );
@@ -156,7 +164,9 @@ BEGIN
 	IF FOUND THEN RETURN 7; END IF;
 	RETURN 3;
 END $$;
-`,
+`},
+	// 2: the SEARCH index (PROTOCOL.md §2, "SEARCH (extension)").
+	{sql: searchIndexSQL, code: fillWords},
 }
 
 // SchemaVersion is the version of the schema this package creates.
@@ -169,6 +179,12 @@ var ErrSchemaNewer = errors.New("pgstore: the database's schema is newer than th
 // migrate creates or upgrades the schema in one transaction, under the
 // advisory lock, so that servers starting at once do it in turn.
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	return migrateTo(ctx, pool, len(migrations))
+}
+
+// migrateTo takes the schema up to version target (tests build older
+// versions with it, to upgrade them), never down.
+func migrateTo(ctx context.Context, pool *pgxpool.Pool, target int) error {
 	tx, err := pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
 		return err
@@ -194,16 +210,22 @@ CREATE TABLE IF NOT EXISTS p2p.schema_version (
 	if v > len(migrations) {
 		return fmt.Errorf("%w (version %d, this server knows up to %d)", ErrSchemaNewer, v, len(migrations))
 	}
-	if v == len(migrations) {
+	if v >= target {
 		return tx.Commit(ctx)
 	}
-	for i := v; i < len(migrations); i++ {
-		if _, err := tx.Exec(ctx, migrations[i]); err != nil {
+	for i := v; i < target; i++ {
+		m := migrations[i]
+		if _, err := tx.Exec(ctx, m.sql); err != nil {
 			return fmt.Errorf("schema version %d: %w", i+1, err)
+		}
+		if m.code != nil {
+			if err := m.code(ctx, tx); err != nil {
+				return fmt.Errorf("schema version %d: %w", i+1, err)
+			}
 		}
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO p2p.schema_version (version) VALUES ($1)
-ON CONFLICT (one) DO UPDATE SET version = excluded.version`, len(migrations)); err != nil {
+ON CONFLICT (one) DO UPDATE SET version = excluded.version`, target); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)

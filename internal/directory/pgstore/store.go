@@ -5,7 +5,8 @@
 // The state is four tables in the schema p2p (users, conns, files and the
 // one-row conn_clock), created or upgraded by Open under an advisory lock,
 // so that servers may start at once. Names are bytea: any bytes but NUL
-// come back exactly as they were sent.
+// come back exactly as they were sent. Each file row also holds its words
+// for SEARCH, under a GIN index (search.go).
 //
 // Each operation is one PostgreSQL transaction, in one round trip once its
 // statement is prepared on the pool connection: a PL/pgSQL function for
