@@ -117,6 +117,14 @@ func (s *Server) answer(buf []byte, req wire.Request, ip string) []byte {
 			}
 			err = directory.ErrInvalid
 		}
+	case wire.Search:
+		var recs []wire.SearchRecord
+		if recs, err = d.Search(ctx, req.Username, req.Words); err == nil {
+			if out, aerr := wire.AppendSearchList(buf, recs); aerr == nil {
+				return out
+			}
+			err = directory.ErrInvalid
+		}
 	default:
 		err = directory.ErrInvalid
 	}

@@ -147,6 +147,8 @@ func req(t testing.TB, op wire.Op, user string, extra ...string) []byte {
 		r.Filename = extra[0]
 	case wire.ListContent:
 		r.Remote = extra[0]
+	case wire.Search:
+		r.Words = extra[0]
 	}
 	b, err := wire.AppendRequest(nil, r)
 	if err != nil {
@@ -229,5 +231,10 @@ func userList(recs ...wire.UserRecord) string {
 
 func fileList(recs ...wire.FileRecord) string {
 	b, _ := wire.AppendFileList(nil, recs)
+	return string(b)
+}
+
+func searchList(recs ...wire.SearchRecord) string {
+	b, _ := wire.AppendSearchList(nil, recs)
 	return string(b)
 }

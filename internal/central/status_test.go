@@ -77,9 +77,17 @@ func testEveryStatus(t *testing.T, postgres bool) {
 		{wire.ListContent, "bob", []string{"bob"}, fileList(), nil},
 		{wire.ListContent, "bob", []string{"carol"}, fileList(), nil}, // registered, not connected: empty
 		{wire.ListContent, "bob", []string{"../alice"}, "4", nil},     // unsafe remote: last code
+		// SEARCH: USER DOES NOT EXIST, NOT CONNECTED, FAIL (no word), OK
+		{wire.Search, "dave", []string{"say"}, "1", nil},
+		{wire.Search, "carol", []string{"say"}, "2", nil},
+		{wire.Search, "bob", []string{" ;.-_ "}, "3", nil},
+		{wire.Search, "bob", []string{"HI say"}, searchList(wire.SearchRecord{Username: "alice", Filename: "b;c.txt", Description: `say "hi"`}), nil},
+		{wire.Search, "bob", []string{"b c txt"}, searchList(wire.SearchRecord{Username: "alice", Filename: "b;c.txt", Description: `say "hi"`}), nil},
+		{wire.Search, "bob", []string{"song"}, searchList(), nil}, // deleted
 		// UNREGISTER of a connected user takes its connection and list along.
 		{wire.Unregister, "alice", nil, "0", map[string]string{"users.csv": "bob\ncarol\n", "connected.csv": "bob;127.0.0.1;6000\n", "files/alice.csv": "-"}},
 		{wire.ListUsers, "bob", nil, userList(bob), nil},
+		{wire.Search, "bob", []string{"say"}, searchList(), nil}, // alice is gone, and her files
 	}
 	// Every operation's last code for every unsafe username.
 	for _, u := range unsafe {
@@ -92,6 +100,7 @@ func testEveryStatus(t *testing.T, postgres bool) {
 			step{wire.Delete, u, []string{"f"}, "4", nil},
 			step{wire.ListUsers, u, nil, "3", nil},
 			step{wire.ListContent, u, []string{"bob"}, "4", nil},
+			step{wire.Search, u, []string{"x"}, "3", nil},
 		)
 	}
 

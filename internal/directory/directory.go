@@ -75,6 +75,16 @@ type Store interface {
 	// Registered && Connected && RemoteRegistered && RemoteConnected
 	// (else nil).
 	ListContent(ctx context.Context, user, remote string) (Facts, []wire.FileRecord, error)
+	// Search returns, when Registered && Connected (else nil), the
+	// published files of connected users that hold every one of words,
+	// in §2's order (owners in the order they connected, each owner's
+	// files in publishing order, user's own included), at most limit of
+	// them: the first ones in that order. A file holds a word when Words
+	// of its filename and description includes it. words come already
+	// split, folded and deduplicated by Words, and are never empty. The
+	// answer reads one state: no change is half seen, and none a crash
+	// could undo.
+	Search(ctx context.Context, user string, words []string, limit int) (Facts, []wire.SearchRecord, error)
 	// Close releases the store; calls after Close return errors.
 	Close() error
 }

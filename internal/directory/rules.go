@@ -234,6 +234,33 @@ func (d *Directory) ListContent(ctx context.Context, user, remote string) ([]wir
 	return recs, nil
 }
 
+// Search returns the published files of connected users that match the
+// query field words (§2, "SEARCH (extension)"): each holds every word of
+// words, in LIST_USERS order of their owners and each owner's publishing
+// order, at most MaxSearchResults of them. A field with no word in it is
+// an invalid field (the last code), refused before the requester is
+// checked, like every other invalid field.
+func (d *Directory) Search(ctx context.Context, user, words string) ([]wire.SearchRecord, error) {
+	if !SafeName(user) || !ValidValue(words) {
+		return nil, ErrInvalid
+	}
+	q := Words(words)
+	if len(q) == 0 {
+		return nil, ErrInvalid
+	}
+	f, recs, err := d.store.Search(ctx, user, q, MaxSearchResults)
+	if err := d.result(wire.Search, err); err != nil {
+		return nil, err
+	}
+	if err := requester(f); err != nil {
+		return nil, err
+	}
+	if recs == nil {
+		recs = []wire.SearchRecord{}
+	}
+	return recs[:min(len(recs), MaxSearchResults)], nil
+}
+
 // result passes a store's error on, reporting the first of an outage
 // with its cause, and the first success after one.
 func (d *Directory) result(op wire.Op, err error) error {

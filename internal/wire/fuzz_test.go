@@ -22,6 +22,7 @@ func FuzzReadRequest(f *testing.F) {
 		{Op: wire.Publish, DateTime: "d", Username: "u", Filename: "f", Description: "é"},
 		{Op: wire.Delete, DateTime: "d", Username: "u", Filename: "f"},
 		{Op: wire.ListContent, DateTime: "d", Username: "u", Remote: "r"},
+		{Op: wire.Search, DateTime: "d", Username: "u", Words: "Song.MP3 é"},
 	} {
 		b, _ := wire.AppendRequest(nil, r)
 		f.Add(b)

@@ -20,6 +20,8 @@ type Request struct {
 	Description string
 	// Remote is LIST_CONTENT's remote username.
 	Remote string
+	// Words is SEARCH's words field: the query, as typed.
+	Words string
 }
 
 // field is one fixed field of a message: its width and where its value lives.
@@ -56,6 +58,8 @@ func fieldsFor(op Op) []field {
 		f = append(f, field{NameSize, func(r *Request) *string { return &r.Filename }})
 	case ListContent:
 		f = append(f, field{NameSize, func(r *Request) *string { return &r.Remote }})
+	case Search:
+		f = append(f, field{NameSize, func(r *Request) *string { return &r.Words }})
 	}
 	return f
 }
@@ -126,10 +130,20 @@ type FileRecord struct {
 	Description string
 }
 
-// UserRecordSize and FileRecordSize are the sizes of one list record.
+// SearchRecord is one record of a SEARCH reply: a published file and its
+// owner.
+type SearchRecord struct {
+	Username    string
+	Filename    string
+	Description string
+}
+
+// UserRecordSize, FileRecordSize and SearchRecordSize are the sizes of one
+// list record.
 const (
-	UserRecordSize = NameSize + IPSize + PortSize
-	FileRecordSize = 2 * NameSize
+	UserRecordSize   = NameSize + IPSize + PortSize
+	FileRecordSize   = 2 * NameSize
+	SearchRecordSize = 3 * NameSize
 )
 
 // AppendUserList appends a LIST_USERS success reply: '0', the count, then
@@ -178,6 +192,34 @@ func AppendFileRecord(buf []byte, f FileRecord) ([]byte, error) {
 	out, err := AppendField(buf, f.Filename, NameSize)
 	if err == nil {
 		out, err = AppendField(out, f.Description, NameSize)
+	}
+	if err != nil {
+		return buf, err
+	}
+	return out, nil
+}
+
+// AppendSearchList appends a SEARCH success reply: '0', the count, then
+// every record's username, filename and description.
+func AppendSearchList(buf []byte, recs []SearchRecord) ([]byte, error) {
+	out := AppendCount(AppendStatus(buf, StatusOK), uint32(len(recs)))
+	var err error
+	for _, r := range recs {
+		if out, err = AppendSearchRecord(out, r); err != nil {
+			return buf, err
+		}
+	}
+	return out, nil
+}
+
+// AppendSearchRecord appends one SEARCH record.
+func AppendSearchRecord(buf []byte, r SearchRecord) ([]byte, error) {
+	out, err := AppendField(buf, r.Username, NameSize)
+	if err == nil {
+		out, err = AppendField(out, r.Filename, NameSize)
+	}
+	if err == nil {
+		out, err = AppendField(out, r.Description, NameSize)
 	}
 	if err != nil {
 		return buf, err
@@ -267,6 +309,28 @@ func ReadFileRecord(r io.Reader, buf []byte) (FileRecord, error) {
 		f.Description, err = ParseField(buf[NameSize:])
 	}
 	return f, err
+}
+
+// ReadSearchList reads the count and records that follow a SEARCH '0'.
+func ReadSearchList(r io.Reader) ([]SearchRecord, error) {
+	n, err := readListCount(r)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]SearchRecord, 0, min(n, 1024))
+	for i := 0; i < n; i++ {
+		var s SearchRecord
+		if s.Username, err = ReadField(r, NameSize); err == nil {
+			if s.Filename, err = ReadField(r, NameSize); err == nil {
+				s.Description, err = ReadField(r, NameSize)
+			}
+		}
+		if err != nil {
+			return recs, eofIsUnexpected(err)
+		}
+		recs = append(recs, s)
+	}
+	return recs, nil
 }
 
 func readListCount(r io.Reader) (int, error) {

@@ -44,6 +44,7 @@ var codes = map[Op][]codeLine{
 	Delete:       {{OK, "DELETE OK"}, {UserNotFound, "DELETE FAIL, USER DOES NOT EXIST"}, {NotConnected, "DELETE FAIL, USER NOT CONNECTED"}, {NotPublished, "DELETE FAIL, CONTENT NOT PUBLISHED"}, {Failed, "DELETE FAIL"}},
 	ListUsers:    {{OK, "LIST_USERS OK"}, {UserNotFound, "LIST_USERS FAIL, USER DOES NOT EXIST"}, {NotConnected, "LIST_USERS FAIL, USER NOT CONNECTED"}, {Failed, "LIST_USERS FAIL"}},
 	ListContent:  {{OK, "LIST_CONTENT OK"}, {UserNotFound, "LIST_CONTENT FAIL, USER DOES NOT EXIST"}, {NotConnected, "LIST_CONTENT FAIL, USER NOT CONNECTED"}, {RemoteNotFound, "LIST_CONTENT FAIL, REMOTE USER DOES NOT EXIST"}, {Failed, "LIST_CONTENT FAIL"}},
+	Search:       {{OK, "SEARCH OK"}, {UserNotFound, "SEARCH FAIL, USER DOES NOT EXIST"}, {NotConnected, "SEARCH FAIL, USER NOT CONNECTED"}, {Failed, "SEARCH FAIL"}},
 	GetFile:      {{OK, "GET_FILE OK"}, {FileNotFound, "GET_FILE FAIL, FILE DOES NOT EXIST"}, {Failed, "GET_FILE FAIL"}},
 	GetFileSized: {{OK, "GET_FILE OK"}, {FileNotFound, "GET_FILE FAIL, FILE DOES NOT EXIST"}, {Failed, "GET_FILE FAIL"}},
 }

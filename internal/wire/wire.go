@@ -53,13 +53,14 @@ const (
 	Delete       Op = "DELETE"
 	ListUsers    Op = "LIST_USERS"
 	ListContent  Op = "LIST_CONTENT"
+	Search       Op = "SEARCH" // extension (§2)
 	GetFile      Op = "GET_FILE"
 	GetFileSized Op = "GET_FILE_SIZED"
 	Quit         Op = "QUIT" // client command only; never sent
 )
 
 // ServerOps are the operations the central server answers, in the order of §2.
-var ServerOps = []Op{Register, Unregister, Connect, Disconnect, Publish, Delete, ListUsers, ListContent}
+var ServerOps = []Op{Register, Unregister, Connect, Disconnect, Publish, Delete, ListUsers, ListContent, Search}
 
 // PeerOps are the operations a peer's GET_FILE listener answers.
 var PeerOps = []Op{GetFile, GetFileSized}

@@ -17,6 +17,7 @@ func TestRequestRoundTrip(t *testing.T) {
 		{Op: Publish, DateTime: "30/11/2026 17:20:00", Username: "a;b \"c\"", Filename: long, Description: long},
 		{Op: Delete, DateTime: "x", Username: "u", Filename: "f"},
 		{Op: ListContent, DateTime: "x", Username: "u", Remote: "bob"},
+		{Op: Search, DateTime: "x", Username: "u", Words: "Song.MP3 ñandú; \"x\""},
 	}
 	for _, req := range reqs {
 		b, err := AppendRequest(nil, req)
@@ -29,7 +30,7 @@ func TestRequestRoundTrip(t *testing.T) {
 			want += PortSize
 		case Publish:
 			want += 2 * NameSize
-		case Delete, ListContent:
+		case Delete, ListContent, Search:
 			want += NameSize
 		}
 		if len(b) != want {
@@ -111,6 +112,24 @@ func TestLists(t *testing.T) {
 	if _, err := ReadUserList(bytes.NewReader([]byte{0xff, 0xff, 0xff, 0xff})); !errors.Is(err, ErrMalformed) {
 		t.Errorf("huge count: %v", err)
 	}
+	found := []SearchRecord{{"bob", "song.mp3", "a song I like"}, {"alice", "b;c", ""}}
+	b, err = AppendSearchList(nil, found)
+	if err != nil || len(b) != 1+4+2*SearchRecordSize || b[0] != '0' {
+		t.Fatalf("search list: %d bytes, %v", len(b), err)
+	}
+	gots, err := ReadSearchList(bytes.NewReader(b[1:]))
+	if err != nil || len(gots) != 2 || gots[0] != found[0] || gots[1] != found[1] {
+		t.Errorf("read search records %+v, %v", gots, err)
+	}
+	if _, err := ReadSearchList(bytes.NewReader(b[1 : len(b)-1])); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("truncated search list: %v", err)
+	}
+	if _, err := ReadSearchList(bytes.NewReader([]byte{0xff, 0xff, 0xff, 0xff})); !errors.Is(err, ErrMalformed) {
+		t.Errorf("huge search count: %v", err)
+	}
+	if _, err := AppendSearchList(nil, []SearchRecord{{"u", "f", strings.Repeat("d", NameSize)}}); err == nil {
+		t.Error("a description of 256 bytes was encoded")
+	}
 }
 
 func TestStatusTable(t *testing.T) {
@@ -130,6 +149,11 @@ func TestStatusTable(t *testing.T) {
 		{Delete, NotPublished, 3, "DELETE FAIL, CONTENT NOT PUBLISHED"},
 		{ListUsers, NotConnected, 2, "LIST_USERS FAIL, USER NOT CONNECTED"},
 		{ListContent, RemoteNotFound, 3, "LIST_CONTENT FAIL, REMOTE USER DOES NOT EXIST"},
+		{Search, OK, 0, "SEARCH OK"},
+		{Search, UserNotFound, 1, "SEARCH FAIL, USER DOES NOT EXIST"},
+		{Search, NotConnected, 2, "SEARCH FAIL, USER NOT CONNECTED"},
+		{Search, Failed, 3, "SEARCH FAIL"},
+		{Search, RemoteNotFound, 3, "SEARCH FAIL"},
 		{GetFile, FileNotFound, 1, "GET_FILE FAIL, FILE DOES NOT EXIST"},
 	}
 	for _, c := range cases {

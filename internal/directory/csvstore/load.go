@@ -96,6 +96,7 @@ func (s *Store) load() error {
 	if loadErr != nil {
 		return loadErr
 	}
+	s.buildIndex()
 	return s.removeStaleLists()
 }
 

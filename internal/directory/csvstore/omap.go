@@ -37,13 +37,15 @@ func (o *omap[V]) get(k string) (V, bool) {
 
 func (o *omap[V]) has(k string) bool { _, ok := o.m[k]; return ok }
 
-// add appends k (which must be absent) as the newest entry.
-func (o *omap[V]) add(k string, v V) {
+// add appends k (which must be absent) as the newest entry and returns its
+// node.
+func (o *omap[V]) add(k string, v V) *node[V] {
 	n := &node[V]{key: k, val: v, prev: o.root.prev, next: &o.root}
 	n.prev.next = n
 	o.root.prev = n
 	o.m[k] = n
 	o.version++
+	return n
 }
 
 // remove unlinks k and returns its node (nil when absent) for restore.

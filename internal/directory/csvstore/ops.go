@@ -44,10 +44,15 @@ func (s *Store) Unregister(ctx context.Context, user string) (f directory.Facts,
 		nc := s.conns.remove(user)
 		list := s.files[user]
 		delete(s.files, user)
+		var unindex func()
+		if nc != nil {
+			unindex = s.idx.dropOwner(user, list)
+		}
 		b := s.change(func() {
 			if nc != nil {
 				s.files[user] = list
 				s.conns.restore(nc)
+				unindex()
 			}
 			s.users.restore(nu)
 		})
@@ -68,8 +73,11 @@ func (s *Store) Connect(ctx context.Context, user, ip, port string) (f directory
 			return
 		}
 		s.conns.add(user, addr{ip, port})
-		s.files[user] = newOmap[string]()
+		list := newOmap[string]()
+		s.files[user] = list
+		s.idx.addOwner(user)
 		b := s.change(func() {
+			s.idx.dropOwner(user, list) // empty again: the later changes are undone
 			delete(s.files, user)
 			s.conns.remove(user)
 		})
@@ -88,9 +96,11 @@ func (s *Store) Disconnect(ctx context.Context, user string) (f directory.Facts,
 		nc := s.conns.remove(user)
 		list := s.files[user]
 		delete(s.files, user)
+		unindex := s.idx.dropOwner(user, list)
 		b := s.change(func() {
 			s.files[user] = list
 			s.conns.restore(nc)
+			unindex()
 		})
 		b.connRewrite = true
 		b.fileChange(user).rewrite = true
@@ -110,8 +120,12 @@ func (s *Store) Publish(ctx context.Context, user, filename, description string,
 		if f.Listed || f.Full {
 			return
 		}
-		list.add(filename, description)
-		b := s.change(func() { list.remove(filename) })
+		n := list.add(filename, description)
+		s.idx.addFile(user, n)
+		b := s.change(func() {
+			s.idx.removeFile(user, n)
+			list.remove(filename)
+		})
 		fc := b.fileChange(user)
 		fc.add = append(fc.add, wire.FileRecord{Filename: filename, Description: description})
 	})
@@ -129,7 +143,11 @@ func (s *Store) Delete(ctx context.Context, user, filename string) (f directory.
 		if f.Listed = n != nil; !f.Listed {
 			return
 		}
-		b := s.change(func() { list.restore(n) })
+		k := s.idx.removeFile(user, n)
+		b := s.change(func() {
+			list.restore(n)
+			s.idx.putFile(n, k)
+		})
 		b.fileChange(user).rewrite = true
 	})
 	return f, err
@@ -164,6 +182,41 @@ func (s *Store) ListContent(ctx context.Context, user, remote string) (f directo
 		return f, nil, err
 	}
 	return f, recs, nil
+}
+
+// Search returns the files of connected users holding every one of
+// words, in §2's order, at most limit: from the index, or, without one,
+// by reading every list.
+func (s *Store) Search(ctx context.Context, user string, words []string, limit int) (f directory.Facts, recs []wire.SearchRecord, err error) {
+	err = s.do(ctx, func() {
+		if f = s.facts(user); !f.Registered || !f.Connected {
+			return
+		}
+		if s.idx.off {
+			recs = s.scan(words, limit)
+		} else {
+			recs = s.idx.search(words, limit)
+		}
+	})
+	if err != nil {
+		return f, nil, err
+	}
+	return f, recs, nil
+}
+
+// scan answers a SEARCH by reading every published list: what the index
+// saves (the benchmarks' baseline, and the tests' reference). Called with
+// s.mu held.
+func (s *Store) scan(words []string, limit int) []wire.SearchRecord {
+	var recs []wire.SearchRecord
+	s.conns.each(func(u string, _ addr) {
+		s.files[u].each(func(f, d string) {
+			if len(recs) < limit && directory.Holds(words, f, d) {
+				recs = append(recs, wire.SearchRecord{Username: u, Filename: f, Description: d})
+			}
+		})
+	})
+	return recs
 }
 
 // connRecords returns the connected users, in the order they connected:

@@ -25,6 +25,8 @@ type Options struct {
 	// Warn receives the load report (damaged lines, file:line) and storage
 	// errors. Nil means os.Stderr.
 	Warn io.Writer
+
+	noIndex bool // SEARCH scans every list instead (benchmarks' baseline)
 }
 
 // File names of §4.
@@ -56,6 +58,7 @@ type Store struct {
 	users    *omap[struct{}]
 	conns    *omap[addr]
 	files    map[string]*omap[string] // connected user -> filename -> description
+	idx      *index                   // SEARCH's words -> files (index.go)
 	pending  *batch                   // changes not yet handed to the committer
 	inflight *batch                   // the batch being written, nil when idle
 	dirty    dirtySet                 // files to rewrite whole (after a failure)
@@ -90,6 +93,7 @@ func Open(opts Options) (*Store, error) {
 		users:    newOmap[struct{}](),
 		conns:    newOmap[addr](),
 		files:    make(map[string]*omap[string]),
+		idx:      newIndex(opts.noIndex),
 		pending:  newBatch(),
 		dirty:    dirtySet{files: make(map[string]bool)},
 		wake:     make(chan struct{}, 1),

@@ -55,6 +55,13 @@ func Run(t *testing.T, h Harness) {
 		{"ConcurrentClients", testConcurrentClients},
 		{"OrderNeverChanges", testOrderNeverChanges},
 		{"ExpiredContext", testExpiredContext},
+		{"SearchStatusCodes", testSearchStatusCodes},
+		{"SearchWords", testSearchWords},
+		{"SearchOrder", testSearchOrder},
+		{"SearchOffline", testSearchOffline},
+		{"SearchCap", testSearchCap},
+		{"SearchRestart", testSearchRestart},
+		{"SearchConcurrent", testSearchConcurrent},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
