@@ -46,7 +46,7 @@ func (s *Shell) RunPipe(ctx context.Context, in io.Reader) error {
 func (s *Shell) RunTerminal(ctx context.Context, stdin io.ReadCloser, stdout io.Writer) error {
 	rl, err := readline.NewEx(&readline.Config{
 		Prompt:            Prompt,
-		AutoComplete:      completer{},
+		AutoComplete:      completer{s.names},
 		HistoryLimit:      1000,
 		HistorySearchFold: true,
 		InterruptPrompt:   "^C",
@@ -184,26 +184,3 @@ func (e *editor) ReadLine() (string, error) {
 }
 
 func (e *editor) Close() error { return e.rl.Close() }
-
-// completer completes the first word to a command keyword, in the case the
-// user started typing it in.
-type completer struct{}
-
-func (completer) Do(line []rune, pos int) ([][]rune, int) {
-	typed := string(line[:pos])
-	if strings.ContainsAny(typed, " \t") {
-		return nil, 0
-	}
-	lower := typed != "" && strings.ToLower(typed) == typed && strings.ToUpper(typed) != typed
-	var out [][]rune
-	for _, w := range Words() {
-		if strings.HasPrefix(w, strings.ToUpper(typed)) {
-			rest := w[len(typed):] + " "
-			if lower {
-				rest = strings.ToLower(rest)
-			}
-			out = append(out, []rune(rest))
-		}
-	}
-	return out, len([]rune(typed))
-}

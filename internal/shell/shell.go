@@ -77,6 +77,9 @@ type Shell struct {
 	// DISCONNECT named. Requests carry the current user, else named (§7).
 	sessions []*session
 	named    string
+
+	// names is what tab completion offers (complete.go).
+	names *names
 }
 
 // session is a user this client is connected as: the GET_FILE listener
@@ -105,7 +108,7 @@ func New(cfg Config) *Shell {
 	if cfg.Stderr == nil {
 		cfg.Stderr = io.Discard
 	}
-	return &Shell{cfg: cfg, out: &console{stdout: cfg.Stdout, stderr: cfg.Stderr}}
+	return &Shell{cfg: cfg, out: &console{stdout: cfg.Stdout, stderr: cfg.Stderr}, names: newNames(cfg.Dir)}
 }
 
 // RemoveStaleTemp removes, from the working directory, the temporary files
