@@ -176,15 +176,43 @@ func (s *Shell) ListenerAddr() string {
 // console serialises every write, so that the listener's messages and the
 // command's lines never interleave mid-line. In a terminal, stderr is the
 // line editor's writer, which redraws the prompt around the message.
+//
+// A status line (the download's progress) may be shown at the bottom of
+// stderr: any other write erases it first and draws it again after, so
+// that a listener's message during a download gets a line of its own.
 type console struct {
 	mu             sync.Mutex
 	stdout, stderr io.Writer
+	st             string // the status line shown, "" for none
 }
 
 func (c *console) line(s string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	io.WriteString(c.stdout, s+"\n")
+	c.write(c.stdout, []byte(s+"\n"))
+}
+
+// clearLine returns the cursor to the start of the line and erases it.
+const clearLine = "\r\x1b[K"
+
+// write writes b to w around the status line; c.mu is held.
+func (c *console) write(w io.Writer, b []byte) {
+	if c.st != "" {
+		io.WriteString(c.stderr, clearLine)
+	}
+	w.Write(b)
+	if c.st != "" {
+		io.WriteString(c.stderr, c.st)
+	}
+}
+
+// status draws s as the status line in place of the one shown; "" erases
+// it.
+func (c *console) status(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.st = s
+	io.WriteString(c.stderr, clearLine+s)
 }
 
 // errline writes a message to stderr. Messages name values that others
@@ -203,7 +231,7 @@ func (c *console) errline(s string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.stderr.Write(append(b, '\n'))
+	c.write(c.stderr, append(b, '\n'))
 }
 
 // lines batches stdout lines (a long list) into few writes; each batch is
@@ -227,16 +255,9 @@ func (l *lineBatch) flush() {
 		return
 	}
 	l.c.mu.Lock()
-	l.c.stdout.Write(l.b)
+	l.c.write(l.c.stdout, l.b)
 	l.c.mu.Unlock()
 	l.b = l.b[:0]
-}
-
-// raw writes to stderr as is (progress lines that rewrite themselves).
-func (c *console) raw(s string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	io.WriteString(c.stderr, s)
 }
 
 // SetStderr replaces the stderr writer (the terminal front end installs the
