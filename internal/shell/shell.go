@@ -60,6 +60,11 @@ type Config struct {
 	// Progress shows a progress line on Stderr for downloads that take
 	// more than a moment (the client sets it when stderr is a terminal).
 	Progress bool
+	// HistoryFile, read by RunTerminal only, is where the lines typed are
+	// kept across sessions (the last HistoryLimit of them); empty: no
+	// file, the history lasts as long as the session. RunPipe never
+	// writes it.
+	HistoryFile string
 }
 
 // DefaultTimeout bounds one exchange with the central server.
