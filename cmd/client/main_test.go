@@ -156,6 +156,10 @@ func TestPeakRSS(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("exit: %v; stderr: %s", err, stderr.String())
 	}
+	// stderr is no terminal: no progress line, no terminal codes.
+	if strings.ContainsAny(stderr.String(), "\r\x1b%") {
+		t.Errorf("progress on a stderr that is no terminal: %q", stderr.String())
+	}
 }
 
 // TestSignalDisconnects: SIGINT and SIGTERM act like QUIT.

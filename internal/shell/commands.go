@@ -182,6 +182,9 @@ func (s *Shell) help() {
 		b.WriteString("  " + c.usage() + "\n")
 	}
 	b.WriteString("  HELP\n")
-	b.WriteString("Each command prints the web service's datetime, then its result.")
+	b.WriteString("Each command prints the web service's datetime, then its result.\n")
+	b.WriteString("At a terminal, Tab completes commands, usernames and file names (from the\n")
+	b.WriteString("lists already shown, and the working folder); Up and Down walk the history\n")
+	b.WriteString("of this and earlier sessions, Ctrl-R searches it.")
 	s.out.errline(b.String())
 }
