@@ -21,7 +21,7 @@ import (
 )
 
 // listServer is a central server that answers "0" to everything but
-// LIST_USERS and LIST_CONTENT, which it answers with a count of announce
+// LIST_USERS, LIST_CONTENT and SEARCH, which it answers with a count of announce
 // and then send records (send < announce: it closes after them).
 func listServer(t *testing.T, announce uint32, send int) string {
 	t.Helper()
@@ -43,7 +43,7 @@ func listServer(t *testing.T, announce uint32, send int) string {
 				if err != nil {
 					return
 				}
-				if req.Op != wire.ListUsers && req.Op != wire.ListContent {
+				if req.Op != wire.ListUsers && req.Op != wire.ListContent && req.Op != wire.Search {
 					c.Write([]byte("0"))
 					return
 				}
@@ -52,9 +52,12 @@ func listServer(t *testing.T, announce uint32, send int) string {
 				binary.Write(w, binary.BigEndian, announce)
 				var rec []byte
 				for i := range send {
-					if req.Op == wire.ListUsers {
+					switch req.Op {
+					case wire.ListUsers:
 						rec, _ = wire.AppendUserRecord(rec[:0], wire.UserRecord{Username: fmt.Sprintf("user%07d", i), IP: "127.0.0.1", Port: strconv.Itoa(1024 + i%60000)})
-					} else {
+					case wire.Search:
+						rec, _ = wire.AppendSearchRecord(rec[:0], wire.SearchRecord{Username: fmt.Sprintf("user%03d", i%1000), Filename: fmt.Sprintf("file%07d", i), Description: "a match"})
+					default:
 						rec, _ = wire.AppendFileRecord(rec[:0], wire.FileRecord{Filename: fmt.Sprintf("file%07d", i), Description: "a file of the list"})
 					}
 					if _, err := w.Write(rec); err != nil {
@@ -117,8 +120,8 @@ func runListClient(t *testing.T, bin, server, dir, line string) ([]string, int) 
 	return lines[2 : len(lines)-2], kb // the list command's lines
 }
 
-// TestLongListsBoundedMemory: a server that answers LIST_USERS and
-// LIST_CONTENT with 2^20 records (the most a client accepts, 291 MB of
+// TestLongListsBoundedMemory: a server that answers LIST_USERS,
+// LIST_CONTENT and SEARCH with 2^20 records (the most a client accepts, 291 MB of
 // LIST_USERS reply) cannot push the client's memory up: the records are
 // spooled to disk as they come, then printed and written to the JSON file
 // one at a time. Lists cut short, or announced with 2^32-1 records, fail
@@ -167,13 +170,24 @@ func TestLongListsBoundedMemory(t *testing.T) {
 		t.Errorf("LIST_CONTENT of %d records: peak RSS %d KiB > %d KiB", n, kb, limit)
 	}
 
+	// SEARCH too (a server of this project sends at most 1000 matches,
+	// another could send more), and completion keeps only the first
+	// names it sees.
+	lines, kb = runListClient(t, bin, listServer(t, n, n), dir, "SEARCH a match")
+	if len(lines) != 2+n || lines[1] != "SEARCH OK" || lines[2] != "\tuser000 file0000000 \"a match\"" || lines[len(lines)-1] != fmt.Sprintf("\tuser%03d file%07d \"a match\"", (n-1)%1000, n-1) {
+		t.Errorf("SEARCH printed %d lines: %q", len(lines), lines[:min(3, len(lines))])
+	}
+	if kb > limit {
+		t.Errorf("SEARCH of %d records: peak RSS %d KiB > %d KiB", n, kb, limit)
+	}
+
 	// Lists that announce more than they send, then close.
 	os.WriteFile(filepath.Join(dir, "listusers-big.json"), []byte("[]\n"), 0o644)
 	for _, c := range []struct {
 		announce uint32
 		send     int
 	}{{1<<32 - 1, 3}, {n, 1000}} {
-		for _, cmd := range []string{"LIST_USERS", "LIST_CONTENT bob"} {
+		for _, cmd := range []string{"LIST_USERS", "LIST_CONTENT bob", "SEARCH x"} {
 			lines, kb := runListClient(t, bin, listServer(t, c.announce, c.send), dir, cmd)
 			op := strings.Fields(cmd)[0]
 			if len(lines) != 2 || lines[1] != op+" FAIL" {

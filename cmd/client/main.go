@@ -2,11 +2,16 @@
 // §7): it talks to the central server, serves its published files to other
 // peers while connected, and downloads theirs.
 //
-//	client -s <host> -p <port> [-w <web service url>] [-l <listen address>]
+//	client -s <host> -p <port> [-w <web service url>] [-l <listen address>] [-history <file>]
 //
-// From a terminal it offers a line editor (prompt "c> ", history, tab
-// completion); from a pipe it reads one command per line and prints only
-// the result lines. The end of input and SIGTERM act like QUIT, and so does
+// From a terminal it offers a line editor (prompt "c> ", history kept
+// across sessions, tab completion of commands and names); from a pipe it
+// reads one command per line and prints only the result lines, and never
+// touches the history file.
+//
+// The history file is -history's, else $P2P_HISTORY's, else
+// $XDG_STATE_HOME/p2p_history when XDG_STATE_HOME is set, else
+// ~/.p2p_history. An empty -history or P2P_HISTORY keeps no file. The end of input and SIGTERM act like QUIT, and so does
 // SIGINT from a pipe; in a terminal, Ctrl-C cancels the command running
 // (a download) and gives the prompt back.
 package main
@@ -19,6 +24,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -28,7 +34,7 @@ import (
 	"p2p/internal/shell"
 )
 
-const usage = "usage: client -s <host> -p <port> [-w <web service url>] [-l <listen address>]"
+const usage = "usage: client -s <host> -p <port> [-w <web service url>] [-l <listen address>] [-history <file>]"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -41,6 +47,8 @@ func run(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	port := fs.String("p", "", "central server port, 1024..65535")
 	ws := fs.String("w", "http://localhost:8000/", "web service URL (datetime)")
 	listen := fs.String("l", ":0", "address of the GET_FILE listener opened on CONNECT (ip:port; port 0 = ephemeral)")
+	var history optString
+	fs.Var(&history, "history", "`file` keeping the lines typed at a terminal across sessions; '' for none (default $P2P_HISTORY, else $XDG_STATE_HOME/p2p_history, else ~/.p2p_history)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			fmt.Fprintln(stderr, usage)
@@ -74,6 +82,7 @@ func run(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		Progress:   readline.IsTerminal(int(stderr.Fd())),
 	}
 	if interactive {
+		cfg.HistoryFile = historyPath(history, os.LookupEnv)
 		// In a terminal, Ctrl-C (SIGINT) cancels the command running, not
 		// the session; SIGTERM still acts like QUIT.
 		intr := make(chan os.Signal, 1)
@@ -105,4 +114,37 @@ func run(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		return 1
 	}
 	return 0
+}
+
+// optString is a string flag that knows whether it was given, so that
+// -history ” (no file) differs from no -history (the default file).
+type optString struct {
+	v   string
+	set bool
+}
+
+func (o *optString) String() string     { return o.v }
+func (o *optString) Set(v string) error { o.v, o.set = v, true; return nil }
+
+// historyPath is the history file of a terminal session: -history, else
+// $P2P_HISTORY (either empty: none), else $XDG_STATE_HOME/p2p_history
+// (the folder made, for its owner only, if missing), else ~/.p2p_history;
+// "" when there is none.
+func historyPath(flagValue optString, lookup func(string) (string, bool)) string {
+	if flagValue.set {
+		return flagValue.v
+	}
+	if v, ok := lookup("P2P_HISTORY"); ok {
+		return v
+	}
+	if x, _ := lookup("XDG_STATE_HOME"); filepath.IsAbs(x) {
+		// The XDG rule: a relative XDG_STATE_HOME is ignored.
+		if err := os.MkdirAll(x, 0o700); err == nil {
+			return filepath.Join(x, "p2p_history")
+		}
+	}
+	if home, _ := lookup("HOME"); filepath.IsAbs(home) {
+		return filepath.Join(home, ".p2p_history")
+	}
+	return ""
 }

@@ -156,6 +156,10 @@ func TestPeakRSS(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("exit: %v; stderr: %s", err, stderr.String())
 	}
+	// stderr is no terminal: no progress line, no terminal codes.
+	if strings.ContainsAny(stderr.String(), "\r\x1b%") {
+		t.Errorf("progress on a stderr that is no terminal: %q", stderr.String())
+	}
 }
 
 // TestSignalDisconnects: SIGINT and SIGTERM act like QUIT.
@@ -199,5 +203,68 @@ func waitFor(t *testing.T, cond func() bool, what fmt.Stringer) {
 			t.Fatalf("timed out; have:\n%s", what.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestHistoryPath(t *testing.T) {
+	x := filepath.Join(t.TempDir(), "state")
+	env := func(kv ...string) func(string) (string, bool) {
+		return func(k string) (string, bool) {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1], true
+				}
+			}
+			return "", false
+		}
+	}
+	cases := []struct {
+		flag optString
+		env  func(string) (string, bool)
+		want string
+	}{
+		{optString{"h.txt", true}, env("P2P_HISTORY", "/e", "HOME", "/home/u"), "h.txt"},
+		{optString{"", true}, env("P2P_HISTORY", "/e", "HOME", "/home/u"), ""},
+		{optString{}, env("P2P_HISTORY", "/e", "HOME", "/home/u"), "/e"},
+		{optString{}, env("P2P_HISTORY", "", "HOME", "/home/u"), ""},
+		{optString{}, env("XDG_STATE_HOME", x, "HOME", "/home/u"), filepath.Join(x, "p2p_history")},
+		{optString{}, env("XDG_STATE_HOME", "relative", "HOME", "/home/u"), "/home/u/.p2p_history"},
+		{optString{}, env("HOME", "/home/u"), "/home/u/.p2p_history"},
+		{optString{}, env(), ""},
+	}
+	for i, c := range cases {
+		if got := historyPath(c.flag, c.env); got != c.want {
+			t.Errorf("case %d: %q, want %q", i, got, c.want)
+		}
+	}
+	if st, err := os.Stat(x); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("XDG_STATE_HOME not made for its owner: %v", err)
+	}
+}
+
+// TestNoHistoryFromPipe: commands read from a pipe never reach a history
+// file, whether one is named (-history, P2P_HISTORY) or the default one
+// would be used.
+func TestNoHistoryFromPipe(t *testing.T) {
+	bin := buildClient(t, false)
+	args, _ := services(t)
+	home, state := t.TempDir(), t.TempDir()
+	named := filepath.Join(t.TempDir(), "named_history")
+	for _, extra := range [][]string{nil, {"-history", named}} {
+		for _, env := range [][]string{{"HOME=" + home}, {"HOME=" + home, "XDG_STATE_HOME=" + state}, {"HOME=" + home, "P2P_HISTORY=" + named}} {
+			cmd := exec.Command(bin, append(append([]string{}, args...), extra...)...)
+			cmd.Dir = t.TempDir()
+			cmd.Env = env
+			cmd.Stdin = strings.NewReader("REGISTER piped\nLIST_USERS\nQUIT\n")
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "LIST_USERS FAIL, USER NOT CONNECTED") {
+				t.Fatalf("%q %q: %v\n%s", extra, env, err, out)
+			}
+		}
+	}
+	for _, dir := range []string{home, state, filepath.Dir(named)} {
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Errorf("files written in %s: %v", dir, ents)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,7 +68,7 @@ func TestTerminalSession(t *testing.T) {
 
 	// The shell, not tmux, reports the exit status: tmux may be slow to
 	// reap a pane's process.
-	cmdline := fmt.Sprintf("cd %s && %s %s; echo client exit status $?; sleep 600", dir, client, strings.Join(args, " "))
+	cmdline := fmt.Sprintf("cd %s && %s %s -history %s; echo client exit status $?; sleep 600", dir, client, strings.Join(args, " "), filepath.Join(t.TempDir(), "history"))
 	m.run("-f", "/dev/null", "new-session", "-d", "-s", "p2p", "-x", "200", "-y", "50", cmdline)
 	t.Cleanup(func() { exec.Command(m.bin, "-S", m.socket, "kill-server").Run() })
 
@@ -196,7 +197,7 @@ func TestCtrlCCancelsDownload(t *testing.T) {
 	host, port, _ := net.SplitHostPort(peerAddr)
 	os.WriteFile(filepath.Join(dir, "listusers-carol.json"), []byte(fmt.Sprintf(`[{"Username": "alice", "IP address": %q, "Port": %q}]`, host, port)), 0o644)
 
-	cmdline := fmt.Sprintf("cd %s && %s %s; echo client exit status $?; sleep 600", dir, client, strings.Join(args, " "))
+	cmdline := fmt.Sprintf("cd %s && %s %s -history %s; echo client exit status $?; sleep 600", dir, client, strings.Join(args, " "), filepath.Join(t.TempDir(), "history"))
 	m.run("-f", "/dev/null", "new-session", "-d", "-s", "p2p", "-x", "200", "-y", "50", cmdline)
 	t.Cleanup(func() { exec.Command(m.bin, "-S", m.socket, "kill-server").Run() })
 
@@ -239,4 +240,152 @@ func TestCtrlCCancelsDownload(t *testing.T) {
 		t.Errorf("the line dropped by Ctrl-C ran:\n%s", screen)
 	}
 	t.Logf("screen:\n%s", strings.TrimSpace(screen))
+}
+
+// slowPeer answers GET_FILE_SIZED for any name with '0', size, then the
+// bytes ('x') in chunks of chunk bytes every interval, and closes: a
+// download that lasts about size/chunk*interval.
+func slowPeer(t *testing.T, size, chunk int, interval time.Duration) (port string) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(time.Minute))
+				op, _, err := wire.ReadPeerRequest(bufio.NewReader(c))
+				if err != nil || op != wire.GetFileSized {
+					c.Write([]byte("2"))
+					return
+				}
+				c.Write(wire.AppendSize([]byte("0"), uint64(size)))
+				for sent := 0; sent < size; sent += chunk {
+					if _, err := c.Write([]byte(strings.Repeat("x", min(chunk, size-sent)))); err != nil {
+						return
+					}
+					time.Sleep(interval)
+				}
+			}()
+		}
+	}()
+	_, port, _ = net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// progressShown matches the progress line of a sized download.
+var progressShown = regexp.MustCompile(`(?m)^ ?\d+%  [0-9.]+ [KM]?i?B of 256\.0 KiB  [0-9.]+ [KM]?i?B/s  \d+s left`)
+
+// TestTerminalSearchCompletionHistory: in a terminal, SEARCH finds a file
+// of another user; Tab completes that user's name and the file's name
+// (from the user list and the SEARCH answer); the download shows its
+// progress line on the way and erases it at the end; a second session
+// with the same history file recalls the first one's commands with Up.
+func TestTerminalSearchCompletionHistory(t *testing.T) {
+	m := &tmux{t: t, bin: testenv.LookPath(t, "tmux"), socket: filepath.Join(t.TempDir(), "tmux.sock")}
+	client := buildClient(t, true)
+	args, _ := services(t)
+	server := net.JoinHostPort(args[1], args[3])
+
+	// carol is a peer of the directory that serves slowly (256 KiB in
+	// about 2.5 s), registered and connected by hand with its port.
+	port := slowPeer(t, 256<<10, 4<<10, 40*time.Millisecond)
+	var wc wire.Client
+	for _, req := range []wire.Request{
+		{Op: wire.Register, Username: "carol"},
+		{Op: wire.Connect, Username: "carol", Port: port},
+		{Op: wire.Publish, Username: "carol", Filename: "notes.txt", Description: "nothing big"},
+		{Op: wire.Publish, Username: "carol", Filename: "big.bin", Description: "a big file of carol"},
+	} {
+		req.DateTime = "01/12/2026 10:00:00"
+		if st, err := wc.Do(context.Background(), server, req, nil); err != nil || st != wire.StatusOK {
+			t.Fatalf("%s: %v %v", req.Op, st, err)
+		}
+	}
+
+	dir := t.TempDir()
+	history := filepath.Join(t.TempDir(), "history")
+	cmdline := fmt.Sprintf("cd %s && %s %s -history %s; echo client exit status $?; sleep 600", dir, client, strings.Join(args, " "), history)
+	start := func() {
+		m.run("-f", "/dev/null", "new-session", "-d", "-s", "p2p", "-x", "200", "-y", "50", cmdline)
+		m.waitCount("c> ", 1)
+	}
+	exit := func() {
+		m.t.Helper()
+		m.typeLine("QUIT")
+		m.waitCount("client exit status", 1)
+		if s := m.screen(); !strings.Contains(s, "client exit status 0\n") || strings.Contains(s, "DATA RACE") {
+			t.Fatalf("exit:\n%s", s)
+		}
+	}
+	start()
+	t.Cleanup(func() { exec.Command(m.bin, "-S", m.socket, "kill-server").Run() })
+
+	m.typeLine("REGISTER alice")
+	m.waitCount("REGISTER OK", 1)
+	m.typeLine("CONNECT alice")
+	m.waitCount("CONNECT OK", 1)
+	m.typeLine("LIST_USERS")
+	m.waitCount("LIST_USERS OK", 1)
+	m.typeLine("SEARCH Big  FILE")
+	m.waitCount("SEARCH OK", 1)
+	m.waitCount(`carol big.bin "a big file of carol"`, 1)
+	if strings.Contains(m.screen(), "notes.txt") {
+		t.Errorf("SEARCH showed a file that does not match:\n%s", m)
+	}
+
+	// Tab completes the username (from LIST_USERS), then the remote
+	// file name (from SEARCH); the local name is typed.
+	m.run("send-keys", "-t", "p2p", "-l", "GET_FILE ca")
+	m.keys("Tab")
+	m.waitCount("c> GET_FILE carol", 1)
+	m.run("send-keys", "-t", "p2p", "-l", "b")
+	m.keys("Tab")
+	m.waitCount("c> GET_FILE carol big.bin", 1)
+	m.run("send-keys", "-t", "p2p", "-l", "copy.bin")
+	m.keys("Enter")
+	// The progress line, on the way...
+	var seen string
+	waitFor(t, func() bool { seen = progressShown.FindString(m.screen()); return seen != "" }, m)
+	t.Logf("progress line seen: %q", seen)
+	m.waitCount("GET_FILE OK", 1)
+	// ...and gone at the end.
+	screen := m.screen()
+	if progressShown.MatchString(screen) || strings.Contains(screen, " left") {
+		t.Errorf("the progress line is still on the screen:\n%s", screen)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "copy.bin")); err != nil || st.Size() != 256<<10 {
+		t.Errorf("copy.bin: %v", err)
+	}
+	t.Logf("first session:\n%s", strings.TrimSpace(screen))
+	exit()
+
+	hist, err := os.ReadFile(history)
+	if err != nil || !strings.Contains(string(hist), "SEARCH Big  FILE\nGET_FILE carol big.bin copy.bin\nQUIT\n") {
+		t.Errorf("history file: %q %v", hist, err)
+	}
+	if st, _ := os.Stat(history); st == nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("history file mode: %v", st)
+	}
+
+	// A second session with the same history file: Up recalls the
+	// first one's lines, the last first.
+	m.run("kill-session", "-t", "p2p")
+	start()
+	m.keys("Up")
+	m.waitCount("c> QUIT", 1)
+	m.keys("Up")
+	m.waitCount("c> GET_FILE carol big.bin copy.bin", 1)
+	m.keys("Up", "Enter")
+	m.waitCount("c> SEARCH Big  FILE", 1)
+	m.waitCount("SEARCH FAIL", 1) // no user named in this session
+	t.Logf("second session:\n%s", strings.TrimSpace(m.screen()))
+	exit()
 }

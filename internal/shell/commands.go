@@ -15,7 +15,8 @@ type command struct {
 	name wire.Op
 	args []string // names of the arguments, for the usage line
 	// rest: the last argument is the rest of the line (PUBLISH's
-	// description), so the line needs at least len(args) words.
+	// description, SEARCH's words), so the line needs at least len(args)
+	// words.
 	rest bool
 	run  func(s *Shell, ctx context.Context, args []string)
 }
@@ -31,6 +32,7 @@ var commands = []command{
 	{wire.ListUsers, nil, false, (*Shell).listUsers},
 	{wire.ListContent, []string{"username"}, false, (*Shell).listContent},
 	{wire.GetFile, []string{"username", "remote_filename", "local_filename"}, false, (*Shell).getFile},
+	{wire.Search, []string{"words"}, true, (*Shell).search},
 	{wire.Quit, nil, false, nil},
 }
 
@@ -140,7 +142,11 @@ func (s *Shell) Exec(ctx context.Context, line string) (quit bool) {
 	// §7: a value too long for its field is refused by the client.
 	for i, a := range args {
 		if len(a) > wire.MaxValueLen || strings.IndexByte(a, 0) >= 0 {
-			s.out.errline(fmt.Sprintf("%s: the %s is %d bytes, the limit is %d (nothing sent)", c.name, c.args[i], len(a), wire.MaxValueLen))
+			is := "is"
+			if c.args[i] == "words" {
+				is = "are"
+			}
+			s.out.errline(fmt.Sprintf("%s: the %s %s %d bytes, the limit is %d (nothing sent)", c.name, c.args[i], is, len(a), wire.MaxValueLen))
 			s.out.line(wire.FailLine(c.name))
 			return false
 		}
@@ -155,6 +161,7 @@ func (s *Shell) Exec(ctx context.Context, line string) (quit bool) {
 		return false
 	}
 	c.run(s, ctx, args)
+	s.syncNames()
 	return false
 }
 
@@ -175,6 +182,9 @@ func (s *Shell) help() {
 		b.WriteString("  " + c.usage() + "\n")
 	}
 	b.WriteString("  HELP\n")
-	b.WriteString("Each command prints the web service's datetime, then its result.")
+	b.WriteString("Each command prints the web service's datetime, then its result.\n")
+	b.WriteString("At a terminal, Tab completes commands, usernames and file names (from the\n")
+	b.WriteString("lists already shown, and the working folder); Up and Down walk the history\n")
+	b.WriteString("of this and earlier sessions, Ctrl-R searches it.")
 	s.out.errline(b.String())
 }

@@ -89,7 +89,7 @@ func (s *Shell) download(ctx context.Context, addr, remote, local string) (peer.
 	cfg := s.cfg.Download
 	var p *progress
 	if s.cfg.Progress && cfg.Progress == nil {
-		p = &progress{out: s.out, start: time.Now()}
+		p = newProgress(s.out, time.Now)
 		cfg.Progress = p.update
 	}
 	res, err := peer.Download(ctx, addr, remote, local, cfg)
@@ -98,36 +98,3 @@ func (s *Shell) download(ctx context.Context, addr, remote, local string) (peer.
 	}
 	return res, err
 }
-
-// progress draws one self-rewriting line on stderr: bytes so far, the total
-// when known, and the rate. It appears only once a transfer has lasted
-// more than a moment, and is erased at the end.
-type progress struct {
-	out          *console
-	start, drawn time.Time
-	shown        bool
-}
-
-const progressDelay = 500 * time.Millisecond
-
-func (p *progress) update(done, total int64) {
-	now := time.Now()
-	if now.Sub(p.start) < progressDelay || now.Sub(p.drawn) < 100*time.Millisecond {
-		return
-	}
-	p.drawn, p.shown = now, true
-	rate := float64(done) / now.Sub(p.start).Seconds()
-	line := "\r\033[K" + mib(done)
-	if total >= 0 {
-		line += fmt.Sprintf(" of %s (%d%%)", mib(total), done*100/max(total, 1))
-	}
-	p.out.raw(line + fmt.Sprintf(", %s/s", mib(int64(rate))))
-}
-
-func (p *progress) done() {
-	if p.shown {
-		p.out.raw("\r\033[K")
-	}
-}
-
-func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -24,10 +24,15 @@ func (s *Shell) publishedPath(user string) (string, error) {
 }
 
 func (s *Shell) jsonPath(prefix, user string) (string, error) {
+	return jsonFile(s.cfg.Dir, prefix, user)
+}
+
+// jsonFile is the path of the JSON file prefix+user+".json" in dir.
+func jsonFile(dir, prefix, user string) (string, error) {
 	if !directory.SafeName(user) {
 		return "", fmt.Errorf("the username %s cannot be part of a file name", show.Quoted(user))
 	}
-	return filepath.Join(s.cfg.Dir, prefix+user+".json"), nil
+	return filepath.Join(dir, prefix+user+".json"), nil
 }
 
 // userEntry and fileEntry are the objects of the two files, with the key

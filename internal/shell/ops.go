@@ -169,7 +169,9 @@ func (s *Shell) fetchUsers(ctx context.Context, dt string, printList bool, want 
 		j = newJSONWriter(path)
 	}
 	out := s.out.lines()
+	var users nameList
 	err := sp.each(func(v []string) error {
+		users.add(v[0])
 		if printList {
 			out.line("\t" + show.Value(v[0]) + " " + show.Value(v[1]) + " " + show.Value(v[2]))
 		}
@@ -189,6 +191,7 @@ func (s *Shell) fetchUsers(ctx context.Context, dt string, printList bool, want 
 		}
 		return "", false
 	}
+	s.names.setUsers(&users)
 	if j != nil {
 		if err := j.commit(); err != nil {
 			s.out.errline("warning: " + err.Error())
@@ -241,12 +244,16 @@ func (s *Shell) listContent(ctx context.Context, args []string) {
 		return
 	}
 	out := s.out.lines()
+	files := s.names.newFileBatch()
 	err := sp.each(func(v []string) error {
 		out.line("\t" + show.Value(v[0]) + " \"" + show.Value(v[1]) + "\"")
+		files.add(args[0], v[0])
 		return nil
 	})
 	out.flush()
 	if err != nil {
 		s.out.errline("LIST_CONTENT: " + err.Error())
+		return
 	}
+	s.names.setFiles(args[0], files)
 }

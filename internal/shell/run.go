@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/chzyer/readline"
+
+	"p2p/internal/show"
 )
 
 // Prompt is the client's prompt (§7).
@@ -33,7 +36,8 @@ func (s *Shell) RunPipe(ctx context.Context, in io.Reader) error {
 }
 
 // RunTerminal is RunPipe for a person at a terminal: a line editor with the
-// prompt "c> ", history, and tab completion of the command words. Messages
+// prompt "c> ", history (kept in Config.HistoryFile across sessions), and
+// tab completion of the command words and names (complete.go). Messages
 // of the GET_FILE listener are written through the editor, so they never
 // garble the line being typed.
 //
@@ -44,10 +48,18 @@ func (s *Shell) RunPipe(ctx context.Context, in io.Reader) error {
 // file, and prints GET_FILE FAIL) and the prompt comes back; the session
 // goes on.
 func (s *Shell) RunTerminal(ctx context.Context, stdin io.ReadCloser, stdout io.Writer) error {
+	history := s.cfg.HistoryFile
+	if history != "" {
+		if err := prepareHistory(history, HistoryLimit); err != nil {
+			s.out.errline(fmt.Sprintf("warning: history file %s: %v; the history of this session will not be kept", show.Quoted(history), err))
+			history = ""
+		}
+	}
 	rl, err := readline.NewEx(&readline.Config{
 		Prompt:            Prompt,
-		AutoComplete:      completer{},
-		HistoryLimit:      1000,
+		AutoComplete:      completer{s.names},
+		HistoryFile:       history,
+		HistoryLimit:      HistoryLimit,
 		HistorySearchFold: true,
 		InterruptPrompt:   "^C",
 		// A cancelable reader, so that Close does not wait for a key
@@ -184,26 +196,3 @@ func (e *editor) ReadLine() (string, error) {
 }
 
 func (e *editor) Close() error { return e.rl.Close() }
-
-// completer completes the first word to a command keyword, in the case the
-// user started typing it in.
-type completer struct{}
-
-func (completer) Do(line []rune, pos int) ([][]rune, int) {
-	typed := string(line[:pos])
-	if strings.ContainsAny(typed, " \t") {
-		return nil, 0
-	}
-	lower := typed != "" && strings.ToLower(typed) == typed && strings.ToUpper(typed) != typed
-	var out [][]rune
-	for _, w := range Words() {
-		if strings.HasPrefix(w, strings.ToUpper(typed)) {
-			rest := w[len(typed):] + " "
-			if lower {
-				rest = strings.ToLower(rest)
-			}
-			out = append(out, []rune(rest))
-		}
-	}
-	return out, len([]rune(typed))
-}

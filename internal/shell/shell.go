@@ -60,6 +60,11 @@ type Config struct {
 	// Progress shows a progress line on Stderr for downloads that take
 	// more than a moment (the client sets it when stderr is a terminal).
 	Progress bool
+	// HistoryFile, read by RunTerminal only, is where the lines typed are
+	// kept across sessions (the last HistoryLimit of them); empty: no
+	// file, the history lasts as long as the session. RunPipe never
+	// writes it.
+	HistoryFile string
 }
 
 // DefaultTimeout bounds one exchange with the central server.
@@ -77,6 +82,9 @@ type Shell struct {
 	// DISCONNECT named. Requests carry the current user, else named (§7).
 	sessions []*session
 	named    string
+
+	// names is what tab completion offers (complete.go).
+	names *names
 }
 
 // session is a user this client is connected as: the GET_FILE listener
@@ -105,7 +113,7 @@ func New(cfg Config) *Shell {
 	if cfg.Stderr == nil {
 		cfg.Stderr = io.Discard
 	}
-	return &Shell{cfg: cfg, out: &console{stdout: cfg.Stdout, stderr: cfg.Stderr}}
+	return &Shell{cfg: cfg, out: &console{stdout: cfg.Stdout, stderr: cfg.Stderr}, names: newNames(cfg.Dir)}
 }
 
 // RemoveStaleTemp removes, from the working directory, the temporary files
@@ -173,15 +181,43 @@ func (s *Shell) ListenerAddr() string {
 // console serialises every write, so that the listener's messages and the
 // command's lines never interleave mid-line. In a terminal, stderr is the
 // line editor's writer, which redraws the prompt around the message.
+//
+// A status line (the download's progress) may be shown at the bottom of
+// stderr: any other write erases it first and draws it again after, so
+// that a listener's message during a download gets a line of its own.
 type console struct {
 	mu             sync.Mutex
 	stdout, stderr io.Writer
+	st             string // the status line shown, "" for none
 }
 
 func (c *console) line(s string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	io.WriteString(c.stdout, s+"\n")
+	c.write(c.stdout, []byte(s+"\n"))
+}
+
+// clearLine returns the cursor to the start of the line and erases it.
+const clearLine = "\r\x1b[K"
+
+// write writes b to w around the status line; c.mu is held.
+func (c *console) write(w io.Writer, b []byte) {
+	if c.st != "" {
+		io.WriteString(c.stderr, clearLine)
+	}
+	w.Write(b)
+	if c.st != "" {
+		io.WriteString(c.stderr, c.st)
+	}
+}
+
+// status draws s as the status line in place of the one shown; "" erases
+// it.
+func (c *console) status(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.st = s
+	io.WriteString(c.stderr, clearLine+s)
 }
 
 // errline writes a message to stderr. Messages name values that others
@@ -200,7 +236,7 @@ func (c *console) errline(s string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.stderr.Write(append(b, '\n'))
+	c.write(c.stderr, append(b, '\n'))
 }
 
 // lines batches stdout lines (a long list) into few writes; each batch is
@@ -224,16 +260,9 @@ func (l *lineBatch) flush() {
 		return
 	}
 	l.c.mu.Lock()
-	l.c.stdout.Write(l.b)
+	l.c.write(l.c.stdout, l.b)
 	l.c.mu.Unlock()
 	l.b = l.b[:0]
-}
-
-// raw writes to stderr as is (progress lines that rewrite themselves).
-func (c *console) raw(s string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	io.WriteString(c.stderr, s)
 }
 
 // SetStderr replaces the stderr writer (the terminal front end installs the

@@ -275,7 +275,7 @@ func ReadFileList(r io.Reader) ([]FileRecord, error) {
 
 // ReadListCount reads the count of a list reply (after its '0'); a count
 // over MaxListRecords is malformed. The records can then be read one at a
-// time with ReadUserRecord or ReadFileRecord, so a client need not hold a
+// time with ReadUserRecord, ReadFileRecord or ReadSearchRecord, so a client need not hold a
 // long list in memory.
 func ReadListCount(r io.Reader) (int, error) { return readListCount(r) }
 
@@ -309,6 +309,23 @@ func ReadFileRecord(r io.Reader, buf []byte) (FileRecord, error) {
 		f.Description, err = ParseField(buf[NameSize:])
 	}
 	return f, err
+}
+
+// ReadSearchRecord reads one SEARCH record into buf (at least
+// SearchRecordSize bytes, reused between calls) and returns it.
+func ReadSearchRecord(r io.Reader, buf []byte) (SearchRecord, error) {
+	var s SearchRecord
+	buf = buf[:SearchRecordSize]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return s, eofIsUnexpected(err)
+	}
+	var err error
+	if s.Username, err = ParseField(buf[:NameSize]); err == nil {
+		if s.Filename, err = ParseField(buf[NameSize : 2*NameSize]); err == nil {
+			s.Description, err = ParseField(buf[2*NameSize:])
+		}
+	}
+	return s, err
 }
 
 // ReadSearchList reads the count and records that follow a SEARCH '0'.

@@ -220,6 +220,23 @@ func TestListRecordByRecord(t *testing.T) {
 	if _, err := ReadFileRecord(bytes.NewReader(bad), make([]byte, FileRecordSize)); !errors.Is(err, ErrInvalidField) {
 		t.Errorf("record without NUL: %v", err)
 	}
+	found := []SearchRecord{{"bob", "song.mp3", "a song I like"}, {"alice", "b;c", ""}}
+	b, _ = AppendSearchList(nil, found)
+	r = bytes.NewReader(b[5:])
+	sbuf := make([]byte, SearchRecordSize)
+	for i := range found {
+		if s, err := ReadSearchRecord(r, sbuf); err != nil || s != found[i] {
+			t.Errorf("search record %d: %+v, %v", i, s, err)
+		}
+	}
+	if _, err := ReadSearchRecord(r, sbuf); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("past the end of the search list: %v", err)
+	}
+	bad = bytes.Repeat([]byte("x"), SearchRecordSize)
+	bad[NameSize-1] = 0 // the username is valid, the filename has no NUL
+	if _, err := ReadSearchRecord(bytes.NewReader(bad), sbuf); !errors.Is(err, ErrInvalidField) {
+		t.Errorf("search record without NUL: %v", err)
+	}
 	if _, err := ReadListCount(bytes.NewReader([]byte{0xff, 0xff, 0xff, 0xff})); !errors.Is(err, ErrMalformed) {
 		t.Errorf("huge count: %v", err)
 	}

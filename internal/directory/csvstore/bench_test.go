@@ -6,9 +6,11 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,9 +22,9 @@ import (
 
 // The SEARCH benchmarks load the CSV store with a directory written
 // straight to its files (building a million files through the network
-// would take longer than the measure) and serve it with an in-process
-// central server, loaded over TCP, one connection per request, as the
-// central benchmarks do. Each figure is given beside a baseline measured
+// would take longer than the measure) and serve it with a central server
+// in a process of its own, loaded over TCP from this one, one connection
+// per request, as the central benchmarks do. Each figure is given beside a baseline measured
 // in the same run, as a ratio (x-…); the two sides are measured
 // alternately, so that the shared machine's drift hits both alike.
 //
@@ -105,27 +107,73 @@ func copyDir(b *testing.B, src string) string {
 	return dst
 }
 
-// benchServer is a store and the central server over it.
+// benchChildEnv makes the test binary serve a data folder instead of
+// running the tests: "<dir>" with the index, "noindex:<dir>" without. The
+// servers run in processes of their own, as in the central benchmarks, so
+// that neither the load generator nor the other server (nor their
+// collectors, over heaps of hundreds of megabytes) runs in a measured
+// server's process.
+const benchChildEnv = "P2P_CSVSTORE_BENCH_CHILD"
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(benchChildEnv); spec != "" {
+		os.Exit(serveChild(spec))
+	}
+	os.Exit(m.Run())
+}
+
+// serveChild opens the store (syncing, as the server does by default),
+// serves it on 127.0.0.1:0, prints the address and stops when stdin
+// closes.
+func serveChild(spec string) int {
+	dir, noIndex := strings.CutPrefix(spec, "noindex:")
+	st, err := Open(Options{Dir: dir, Sync: true, Warn: os.Stderr, noIndex: noIndex})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: directory.New(st, directory.Options{Warn: os.Stderr}), Console: io.Discard, Errors: os.Stderr})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(srv.Addr())
+	io.Copy(io.Discard, os.Stdin)
+	srv.Close()
+	st.Close()
+	return 0
+}
+
+// benchServer is a server started by startBench.
 type benchServer struct {
-	store *Store
-	srv   *central.Server
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
 	addr  string
 }
 
 func startBench(b *testing.B, dir string, noIndex bool) *benchServer {
 	b.Helper()
-	st, err := Open(Options{Dir: dir, Sync: true, Warn: os.Stderr, noIndex: noIndex})
-	if err != nil {
+	spec := dir
+	if noIndex {
+		spec = "noindex:" + dir
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), benchChildEnv+"="+spec)
+	cmd.Stderr = os.Stderr
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: directory.New(st, directory.Options{Warn: os.Stderr}), Console: io.Discard, Errors: os.Stderr})
-	if err != nil {
-		st.Close()
-		b.Fatal(err)
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	s := &benchServer{cmd: cmd, stdin: stdin, addr: strings.TrimSpace(line)}
+	if s.addr == "" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		b.Fatal("the server did not start")
 	}
-	bs := &benchServer{store: st, srv: srv, addr: srv.Addr().String()}
-	b.Cleanup(func() { srv.Close(); st.Close() })
-	return bs
+	b.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	return s
 }
 
 func mustReq(r wire.Request) []byte {
@@ -140,8 +188,12 @@ func mustReq(r wire.Request) []byte {
 // searchReq is a SEARCH by user u of a tag held by 50 files (whichever
 // tag i picks), with two words every file holds.
 func searchReq(users, u, i int) []byte {
-	tag := (i * 7919) % benchTags(users*filesPerUser)
-	return mustReq(wire.Request{Op: wire.Search, Username: loadgen.UserName(u), Words: fmt.Sprintf("MP3 t%d live", tag)})
+	return mustReq(wire.Request{Op: wire.Search, Username: loadgen.UserName(u), Words: searchWords(users, i)})
+}
+
+// searchWords is the i-th query: a tag and two words every file holds.
+func searchWords(users, i int) string {
+	return fmt.Sprintf("MP3 t%d live", (i*7919)%benchTags(users*filesPerUser))
 }
 
 // run measures n requests at clients at once and fails unless every one
