@@ -170,11 +170,18 @@ func TestClusterOneState(t *testing.T) {
 			t.Fatalf("%s %s %v: %q, want %q", s.op, s.user, s.extra, got, s.want)
 		}
 	}
-	// Round robin: each server parsed half of them.
+	// Round robin: the requests went to both servers, about half each
+	// (HAProxy may redispatch a connection that failed to connect).
+	total := 0
 	for i, p := range c.servers {
-		if n := p.operations(); n != len(steps)/2 {
-			t.Errorf("server %d parsed %d requests of %d, want %d (requests alternate)", i, n, len(steps), len(steps)/2)
+		n := p.operations()
+		total += n
+		if n < len(steps)/4 {
+			t.Errorf("server %d parsed %d requests of %d: they do not alternate", i, n, len(steps))
 		}
+	}
+	if total != len(steps) {
+		t.Errorf("the servers parsed %d requests, want %d", total, len(steps))
 	}
 
 	// The client's own address, from another host (127.0.0.2).
@@ -434,12 +441,12 @@ func TestMakeCluster(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(pgdata) })
 	os.Chmod(pgdata, 0o755)
-	port := testenv.FreePort(t)
+	port := testenv.StablePort(t)
 	env := []string{
 		"P2P_PGDATA=" + filepath.Join(pgdata, "data"),
-		fmt.Sprintf("WS_PORT=%d", testenv.FreePort(t)), fmt.Sprintf("RPC_PORT=%d", testenv.FreePort(t)),
-		fmt.Sprintf("S1_PORT=%d", testenv.FreePort(t)), fmt.Sprintf("S2_PORT=%d", testenv.FreePort(t)),
-		fmt.Sprintf("PG_PORT=%d", testenv.FreePort(t)),
+		fmt.Sprintf("WS_PORT=%d", testenv.StablePort(t)), fmt.Sprintf("RPC_PORT=%d", testenv.StablePort(t)),
+		fmt.Sprintf("S1_PORT=%d", testenv.StablePort(t)), fmt.Sprintf("S2_PORT=%d", testenv.StablePort(t)),
+		fmt.Sprintf("PG_PORT=%d", testenv.StablePort(t)),
 	}
 	wsURL := "http://127.0.0.1:" + strings.TrimPrefix(env[1], "WS_PORT=") + "/"
 	aliceDir, bobDir := t.TempDir(), t.TempDir()

@@ -53,9 +53,8 @@ func HAProxy(t testing.TB, front, server1, server2 string) *exec.Cmd {
 	}
 }
 
-// ListenAddr returns "127.0.0.1:<port>" for a port that was free a moment
-// ago.
+// ListenAddr returns "127.0.0.1:<port>" for a StablePort.
 func ListenAddr(t testing.TB) string {
 	t.Helper()
-	return fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	return fmt.Sprintf("127.0.0.1:%d", StablePort(t))
 }

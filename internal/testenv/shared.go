@@ -3,7 +3,9 @@ package testenv
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -94,4 +96,31 @@ func CPUTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// StablePort returns a TCP port on 127.0.0.1 that was free a moment ago
+// and lies outside the kernel's range of ephemeral ports, so that no
+// outgoing connection (of this or of any test running beside it) can take
+// it: for a server that a test stops and starts again on the same port.
+func StablePort(t testing.TB) int {
+	t.Helper()
+	lo, hi := 32768, 60999 // Linux's default ip_local_port_range
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		fmt.Sscan(string(b), &lo, &hi)
+	}
+	// Below the range when it leaves room there, else above it.
+	first, last := 10000, lo-1
+	if last-first < 1000 {
+		first, last = hi+1, 65535
+	}
+	for range 200 {
+		p := first + rand.IntN(last-first+1)
+		l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			l.Close()
+			return p
+		}
+	}
+	t.Fatalf("no free port in %d..%d", first, last)
+	return 0
 }
