@@ -172,10 +172,18 @@ func TestClusterOneState(t *testing.T) {
 	}
 	// Round robin: the requests went to both servers, about half each
 	// (HAProxy may redispatch a connection that failed to connect).
+	// (Each console line is printed before its reply, but read from the
+	// pipe a moment later.)
+	counts := make([]int, len(c.servers))
 	total := 0
-	for i, p := range c.servers {
-		n := p.operations()
-		total += n
+	for deadline := time.Now().Add(5 * time.Second); total < len(steps) && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		total = 0
+		for i, p := range c.servers {
+			counts[i] = p.operations()
+			total += counts[i]
+		}
+	}
+	for i, n := range counts {
 		if n < len(steps)/4 {
 			t.Errorf("server %d parsed %d requests of %d: they do not alternate", i, n, len(steps))
 		}
