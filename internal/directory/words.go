@@ -72,12 +72,45 @@ func Words(fields ...string) []string {
 // is a word of the fields: what Words(fields...) would include, found
 // without building it (no allocation).
 func Holds(words []string, fields ...string) bool {
-	for _, w := range words {
-		if !holds(w, fields) {
-			return false
+	if len(words) == 0 {
+		return true
+	}
+	if len(words) > 64 {
+		for _, w := range words {
+			if !holds(w, fields) {
+				return false
+			}
+		}
+		return true
+	}
+	// One pass over the fields' words, ticking off the query's (a SEARCH
+	// checks every candidate this way: one scan, not one per word).
+	all := uint64(1)<<len(words) - 1
+	if len(words) == 64 {
+		all = ^uint64(0)
+	}
+	var found uint64
+	for _, s := range fields {
+		for i := 0; i < len(s); {
+			if !IsWordByte(s[i]) {
+				i++
+				continue
+			}
+			j := i + 1
+			for j < len(s) && IsWordByte(s[j]) {
+				j++
+			}
+			for k, w := range words {
+				if found&(1<<k) == 0 && len(w) == j-i && equalFolded(s[i:j], w) {
+					if found |= 1 << k; found == all {
+						return true
+					}
+				}
+			}
+			i = j
 		}
 	}
-	return true
+	return false
 }
 
 // holds reports whether the folded word w is a word of the fields.

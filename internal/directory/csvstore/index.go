@@ -211,7 +211,7 @@ func (x *index) search(words []string, limit int) []wire.SearchRecord {
 		}
 	}
 	others := slices.Delete(slices.Clone(words), rarest, rarest+1)
-	var recs []wire.SearchRecord
+	recs := make([]wire.SearchRecord, 0, min(limit, x.words[words[rarest]].n))
 	for _, c := range x.words[words[rarest]].chunks {
 		for _, id := range c.ids {
 			e := x.ents[id]
