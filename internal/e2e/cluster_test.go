@@ -449,12 +449,12 @@ func TestMakeCluster(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(pgdata) })
 	os.Chmod(pgdata, 0o755)
-	port := testenv.StablePort(t)
+	port := testenv.FreePort(t)
 	env := []string{
 		"P2P_PGDATA=" + filepath.Join(pgdata, "data"),
-		fmt.Sprintf("WS_PORT=%d", testenv.StablePort(t)), fmt.Sprintf("RPC_PORT=%d", testenv.StablePort(t)),
-		fmt.Sprintf("S1_PORT=%d", testenv.StablePort(t)), fmt.Sprintf("S2_PORT=%d", testenv.StablePort(t)),
-		fmt.Sprintf("PG_PORT=%d", testenv.StablePort(t)),
+		fmt.Sprintf("WS_PORT=%d", testenv.FreePort(t)), fmt.Sprintf("RPC_PORT=%d", testenv.FreePort(t)),
+		fmt.Sprintf("S1_PORT=%d", testenv.FreePort(t)), fmt.Sprintf("S2_PORT=%d", testenv.FreePort(t)),
+		fmt.Sprintf("PG_PORT=%d", testenv.FreePort(t)),
 	}
 	wsURL := "http://127.0.0.1:" + strings.TrimPrefix(env[1], "WS_PORT=") + "/"
 	aliceDir, bobDir := t.TempDir(), t.TempDir()

@@ -53,8 +53,8 @@ func HAProxy(t testing.TB, front, server1, server2 string) *exec.Cmd {
 	}
 }
 
-// ListenAddr returns "127.0.0.1:<port>" for a StablePort.
+// ListenAddr returns "127.0.0.1:<port>" for a FreePort.
 func ListenAddr(t testing.TB) string {
 	t.Helper()
-	return fmt.Sprintf("127.0.0.1:%d", StablePort(t))
+	return fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 }

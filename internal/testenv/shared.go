@@ -55,18 +55,6 @@ func BuildErr(out, name string, flags ...string) error {
 	return nil
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago
-// (something else may take it before the caller binds it).
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // RaiseFileLimit raises this process's soft limit on open files to at
 // least n for the test, failing it when the hard limit is lower.
 func RaiseFileLimit(t testing.TB, n uint64) {
@@ -98,11 +86,12 @@ func CPUTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// StablePort returns a TCP port on 127.0.0.1 that was free a moment ago
-// and lies outside the kernel's range of ephemeral ports, so that no
-// outgoing connection (of this or of any test running beside it) can take
-// it: for a server that a test stops and starts again on the same port.
-func StablePort(t testing.TB) int {
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago and
+// lies outside the kernel's range of ephemeral ports, so that no outgoing
+// connection (of this test or of any test running beside it, in another
+// package's binary) can take it before the server the caller starts binds
+// it, or when a test starts a server again on its port.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	lo, hi := 32768, 60999 // Linux's default ip_local_port_range
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
