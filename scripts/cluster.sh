@@ -13,7 +13,7 @@ WS_PORT=${WS_PORT:-8000}
 RPC_PORT=${RPC_PORT:-8001}
 S1_PORT=${S1_PORT:-8891}
 S2_PORT=${S2_PORT:-8892}
-PG_PORT=${PG_PORT:-55432}
+PG_PORT=${PG_PORT:-15432} # below the ephemeral ports, so no outgoing connection holds it
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 data=${P2P_PGDATA:-$PWD/.cluster/pgdata}
 mkdir -p logs
