@@ -1,6 +1,7 @@
 package rpclog_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"os"
@@ -36,20 +37,16 @@ func tryDo(addr string, req wire.Request) (wire.Status, error) {
 	if err != nil {
 		return 0, err
 	}
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	if _, err := c.Write(b); err != nil {
-		return 0, err
-	}
-	st, err := wire.ReadStatus(c)
-	if err != nil {
-		return 0, err
-	}
-	_, err = io.Copy(io.Discard, c) // lists, then the server's close
+	var st wire.Status
+	c := wire.Client{Timeout: 20 * time.Second}
+	err = c.Send(context.Background(), addr, b, func(r io.Reader) error {
+		var err error
+		if st, err = wire.ReadStatus(r); err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, r) // lists, then the server's close
+		return err
+	})
 	return st, err
 }
 
