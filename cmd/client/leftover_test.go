@@ -21,30 +21,17 @@ import (
 // its address.
 func stallingPeer(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	done := make(chan struct{})
-	t.Cleanup(func() { close(done); ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, _, err := wire.ReadPeerRequest(bufio.NewReader(c)); err != nil {
-					return
-				}
-				c.Write(wire.AppendSize([]byte("0"), 1<<30))
-				c.Write(make([]byte, 100<<10))
-				<-done
-			}()
+	addr := testenv.Serve(t, func(c net.Conn) {
+		if _, _, err := wire.ReadPeerRequest(bufio.NewReader(c)); err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String()
+		c.Write(wire.AppendSize([]byte("0"), 1<<30))
+		c.Write(make([]byte, 100<<10))
+		<-done
+	})
+	t.Cleanup(func() { close(done) })
+	return addr
 }
 
 // startClient starts the client binary in dir as user (REGISTER, which the

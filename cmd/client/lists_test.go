@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"p2p/internal/datetime"
+	"p2p/internal/testenv"
 	"p2p/internal/wire"
 )
 
@@ -25,50 +26,35 @@ import (
 // and then send records (send < announce: it closes after them).
 func listServer(t *testing.T, announce uint32, send int) string {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	return testenv.Serve(t, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(5 * time.Minute))
+		req, err := wire.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		if req.Op != wire.ListUsers && req.Op != wire.ListContent && req.Op != wire.Search {
+			c.Write([]byte("0"))
+			return
+		}
+		w := bufio.NewWriterSize(c, 1<<20)
+		w.WriteByte('0')
+		binary.Write(w, binary.BigEndian, announce)
+		var rec []byte
+		for i := range send {
+			switch req.Op {
+			case wire.ListUsers:
+				rec, _ = wire.AppendUserRecord(rec[:0], wire.UserRecord{Username: fmt.Sprintf("user%07d", i), IP: "127.0.0.1", Port: strconv.Itoa(1024 + i%60000)})
+			case wire.Search:
+				rec, _ = wire.AppendSearchRecord(rec[:0], wire.SearchRecord{Username: fmt.Sprintf("user%03d", i%1000), Filename: fmt.Sprintf("file%07d", i), Description: "a match"})
+			default:
+				rec, _ = wire.AppendFileRecord(rec[:0], wire.FileRecord{Filename: fmt.Sprintf("file%07d", i), Description: "a file of the list"})
+			}
+			if _, err := w.Write(rec); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Minute))
-				req, err := wire.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				if req.Op != wire.ListUsers && req.Op != wire.ListContent && req.Op != wire.Search {
-					c.Write([]byte("0"))
-					return
-				}
-				w := bufio.NewWriterSize(c, 1<<20)
-				w.WriteByte('0')
-				binary.Write(w, binary.BigEndian, announce)
-				var rec []byte
-				for i := range send {
-					switch req.Op {
-					case wire.ListUsers:
-						rec, _ = wire.AppendUserRecord(rec[:0], wire.UserRecord{Username: fmt.Sprintf("user%07d", i), IP: "127.0.0.1", Port: strconv.Itoa(1024 + i%60000)})
-					case wire.Search:
-						rec, _ = wire.AppendSearchRecord(rec[:0], wire.SearchRecord{Username: fmt.Sprintf("user%03d", i%1000), Filename: fmt.Sprintf("file%07d", i), Description: "a match"})
-					default:
-						rec, _ = wire.AppendFileRecord(rec[:0], wire.FileRecord{Filename: fmt.Sprintf("file%07d", i), Description: "a file of the list"})
-					}
-					if _, err := w.Write(rec); err != nil {
-						return
-					}
-				}
-				w.Flush()
-			}()
 		}
-	}()
-	return ln.Addr().String()
+		w.Flush()
+	})
 }
 
 // runListClient runs the client binary against a list server: REGISTER

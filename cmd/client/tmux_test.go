@@ -150,37 +150,23 @@ func TestTerminalSession(t *testing.T) {
 // hold the prompt for hours. started is closed once bytes flow.
 func drippingPeer(t *testing.T) (addr string, started <-chan struct{}) {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	ch := make(chan struct{})
 	var once sync.Once
-	go func() {
+	addr = testenv.Serve(t, func(c net.Conn) {
+		if _, _, err := wire.ReadPeerRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		c.Write(wire.AppendSize([]byte("0"), 1<<30))
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := c.Write(make([]byte, 1024)); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				if _, _, err := wire.ReadPeerRequest(bufio.NewReader(c)); err != nil {
-					return
-				}
-				c.Write(wire.AppendSize([]byte("0"), 1<<30))
-				for {
-					c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-					if _, err := c.Write(make([]byte, 1024)); err != nil {
-						return
-					}
-					once.Do(func() { close(ch) })
-					time.Sleep(20 * time.Millisecond)
-				}
-			}()
+			once.Do(func() { close(ch) })
+			time.Sleep(20 * time.Millisecond)
 		}
-	}()
-	return ln.Addr().String(), ch
+	})
+	return addr, ch
 }
 
 // TestCtrlCCancelsDownload: in a terminal, Ctrl-C during a download that
@@ -247,36 +233,22 @@ func TestCtrlCCancelsDownload(t *testing.T) {
 // download that lasts about size/chunk*interval.
 func slowPeer(t *testing.T, size, chunk int, interval time.Duration) (port string) {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	addr := testenv.Serve(t, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(time.Minute))
+		op, _, err := wire.ReadPeerRequest(bufio.NewReader(c))
+		if err != nil || op != wire.GetFileSized {
+			c.Write([]byte("2"))
+			return
+		}
+		c.Write(wire.AppendSize([]byte("0"), uint64(size)))
+		for sent := 0; sent < size; sent += chunk {
+			if _, err := c.Write([]byte(strings.Repeat("x", min(chunk, size-sent)))); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(time.Minute))
-				op, _, err := wire.ReadPeerRequest(bufio.NewReader(c))
-				if err != nil || op != wire.GetFileSized {
-					c.Write([]byte("2"))
-					return
-				}
-				c.Write(wire.AppendSize([]byte("0"), uint64(size)))
-				for sent := 0; sent < size; sent += chunk {
-					if _, err := c.Write([]byte(strings.Repeat("x", min(chunk, size-sent)))); err != nil {
-						return
-					}
-					time.Sleep(interval)
-				}
-			}()
+			time.Sleep(interval)
 		}
-	}()
-	_, port, _ = net.SplitHostPort(ln.Addr().String())
+	})
+	_, port, _ = net.SplitHostPort(addr)
 	return port
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"p2p/internal/directory"
 	"p2p/internal/directory/csvstore"
+	"p2p/internal/testenv"
 	"p2p/internal/wire"
 )
 
@@ -87,11 +88,8 @@ func pendingReply(t *testing.T, addr string, raw []byte) (net.Conn, byte) {
 // waitBudget waits until the server holds want bytes of list records.
 func waitBudget(t *testing.T, srv *Server, want int64) {
 	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); srv.budget.inUse() != want; {
-		if time.Now().After(deadline) {
-			t.Fatalf("reply budget in use %d, want %d", srv.budget.inUse(), want)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !testenv.Poll(15*time.Second, func() bool { return srv.budget.inUse() == want }) {
+		t.Fatalf("reply budget in use %d, want %d", srv.budget.inUse(), want)
 	}
 }
 

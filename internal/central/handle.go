@@ -57,7 +57,7 @@ func (s *Server) handle(conn net.Conn) {
 	}
 	if err == nil {
 		entry := rpclog.Entry{Username: req.Username, Operation: string(req.Op), DateTime: req.DateTime}
-		if rpclog.HasFilename(entry.Operation) {
+		if wire.LogsFilename(req.Op) {
 			entry.Filename = req.Filename
 		}
 		s.cfg.Logger.Log(entry)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -171,20 +170,17 @@ func send(t testing.TB, addr string, raw []byte) []byte {
 // tryRequest is send without the test: the error is the caller's (a
 // server being killed under load, for one).
 func tryRequest(addr string, raw []byte) (string, error) {
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err := c.Write(raw); err != nil {
-		return "", fmt.Errorf("write: %w", err)
-	}
-	got, err := io.ReadAll(c)
-	if err != nil {
-		return string(got), fmt.Errorf("read reply: %w", err)
-	}
-	return string(got), nil
+	var got []byte
+	c := wire.Client{Timeout: 30 * time.Second}
+	err := c.Send(context.Background(), addr, raw, func(r io.Reader) error {
+		var err error
+		got, err = io.ReadAll(r)
+		if err != nil {
+			return fmt.Errorf("read reply: %w", err)
+		}
+		return nil
+	})
+	return string(got), err
 }
 
 // status sends a request and returns its whole reply as a string.

@@ -94,11 +94,8 @@ func TestProcessDatabaseDown(t *testing.T) {
 	dsn := pg.CreateDatabase(t)
 	pg.Stop()
 	p := startProc(t, "", "-db", dsn)
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(p.stderr.String(), "until the database answers"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("no warning at start: %q", p.stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testenv.Poll(5*time.Second, func() bool { return strings.Contains(p.stderr.String(), "until the database answers") }) {
+		t.Fatalf("no warning at start: %q", p.stderr.String())
 	}
 	for _, s := range []struct {
 		op   wire.Op
@@ -128,7 +125,13 @@ func TestProcessDatabaseDown(t *testing.T) {
 	if got := string(send(t, p.addr, req(t, wire.Register, "alice"))); got != "1" {
 		t.Errorf("alice after the crash: %q", got)
 	}
-	warn := p.stderr.String()
+	// The notes come through the child's stderr pipe, which may lag the
+	// reply: wait for the second recovery note before counting.
+	var warn string
+	testenv.Poll(5*time.Second, func() bool {
+		warn = p.stderr.String()
+		return strings.Count(warn, "directory: the store works again\n") >= 2
+	})
 	if n := strings.Count(warn, "requests get their last code until the store works again"); n != 2 {
 		t.Errorf("%d outage warnings, want 2 (one per outage):\n%s", n, warn)
 	}

@@ -176,13 +176,14 @@ func TestClusterOneState(t *testing.T) {
 	// pipe a moment later.)
 	counts := make([]int, len(c.servers))
 	total := 0
-	for deadline := time.Now().Add(5 * time.Second); total < len(steps) && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	testenv.Poll(5*time.Second, func() bool {
 		total = 0
 		for i, p := range c.servers {
 			counts[i] = p.operations()
 			total += counts[i]
 		}
-	}
+		return total >= len(steps)
+	})
 	for i, n := range counts {
 		if n < len(steps)/4 {
 			t.Errorf("server %d parsed %d requests of %d: they do not alternate", i, n, len(steps))
@@ -398,16 +399,13 @@ func TestClusterPostgresStopped(t *testing.T) {
 	if err := pg.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		st, _, err := try(c.front, "", wire.Register, fmt.Sprintf("probe-%d", time.Now().UnixNano()))
-		if err == nil && st == wire.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("service did not resume within 30 s of PostgreSQL's return (last: %c %v)", st.Byte(), err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var st wire.Status
+	var err error
+	if !testenv.Poll(30*time.Second, func() bool {
+		st, _, err = try(c.front, "", wire.Register, fmt.Sprintf("probe-%d", time.Now().UnixNano()))
+		return err == nil && st == wire.StatusOK
+	}) {
+		t.Fatalf("service did not resume within 30 s of PostgreSQL's return (last: %c %v)", st.Byte(), err)
 	}
 	time.Sleep(300 * time.Millisecond)
 	close(stop)

@@ -96,14 +96,14 @@ func startBenchServerT(b testing.TB, args ...string) (*exec.Cmd, string) {
 
 func waitPort(b testing.TB, addr string, why func() string) {
 	b.Helper()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.DialTimeout("tcp4", addr, time.Second); err == nil {
+	if !testenv.Poll(20*time.Second, func() bool {
+		c, err := net.DialTimeout("tcp4", addr, time.Second)
+		if err == nil {
 			c.Close()
-			return
 		}
-		if time.Now().After(deadline) {
-			b.Fatalf("nothing listens on %s: %s", addr, why())
-		}
+		return err == nil
+	}) {
+		b.Fatalf("nothing listens on %s: %s", addr, why())
 	}
 }
 

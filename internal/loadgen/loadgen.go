@@ -7,15 +7,17 @@
 package loadgen
 
 import (
+	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"p2p/internal/wire"
 )
 
 // Result is what a run measured.
@@ -75,7 +77,7 @@ func Run(addr string, clients, n int, request func(i int) []byte) Result {
 					}
 				default:
 					r.Requests++
-					if status == '0' {
+					if status == wire.StatusOK.Byte() {
 						r.OK++
 					}
 				}
@@ -99,35 +101,34 @@ func Run(addr string, clients, n int, request func(i int) []byte) Result {
 	return res
 }
 
+// client makes the exchanges of Run: one connection per request.
+var client = wire.Client{Timeout: 30 * time.Second}
+
 // exchange makes one request on a new connection and returns the reply's
 // first byte once the whole reply is read.
 func exchange(addr string, req, buf []byte) (byte, error) {
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	var first byte
+	total := 0
+	err := client.Send(context.Background(), addr, req, func(r io.Reader) error {
+		for {
+			n, err := r.Read(buf)
+			if n > 0 && total == 0 {
+				first = buf[0]
+			}
+			total += n
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+	})
 	if err != nil {
 		return 0, err
 	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err := c.Write(req); err != nil {
-		return 0, err
-	}
-	var first byte
-	total := 0
-	for {
-		n, err := c.Read(buf)
-		if n > 0 && total == 0 {
-			first = buf[0]
-		}
-		total += n
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
 	if total == 0 {
-		return 0, fmt.Errorf("no reply")
+		return 0, wire.ErrNoReply
 	}
 	return first, nil
 }

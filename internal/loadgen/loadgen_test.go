@@ -61,15 +61,13 @@ func TestTreeCPU(t *testing.T) {
 	}
 	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }()
 	var tree time.Duration
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	testenv.Poll(20*time.Second, func() bool {
 		var err error
 		if tree, err = TreeCPU(cmd.Process.Pid); err != nil {
 			t.Fatal(err)
 		}
-		if tree >= 200*time.Millisecond {
-			break
-		}
-	}
+		return tree >= 200*time.Millisecond
+	})
 	own, err := ProcessCPU(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)

@@ -179,9 +179,9 @@ func (s *Server) serve(nc net.Conn) {
 }
 
 // Statuses of §3.
-const (
-	statusNotFound wire.Status = 1
-	statusFailed   wire.Status = 2
+var (
+	statusNotFound = wire.StatusFor(wire.GetFile, wire.FileNotFound)
+	statusFailed   = wire.StatusFor(wire.GetFile, wire.Failed)
 )
 
 // open finds and opens a published file: '1' when the name is not published

@@ -1,6 +1,7 @@
 package rpclog_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"os"
@@ -36,20 +37,16 @@ func tryDo(addr string, req wire.Request) (wire.Status, error) {
 	if err != nil {
 		return 0, err
 	}
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	if _, err := c.Write(b); err != nil {
-		return 0, err
-	}
-	st, err := wire.ReadStatus(c)
-	if err != nil {
-		return 0, err
-	}
-	_, err = io.Copy(io.Discard, c) // lists, then the server's close
+	var st wire.Status
+	c := wire.Client{Timeout: 20 * time.Second}
+	err = c.Send(context.Background(), addr, b, func(r io.Reader) error {
+		var err error
+		if st, err = wire.ReadStatus(r); err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, r) // lists, then the server's close
+		return err
+	})
 	return st, err
 }
 
@@ -167,22 +164,17 @@ func TestCentralLogServerStoppedAndBack(t *testing.T) {
 
 	// The log server comes back on the same port.
 	srv := startGoServerPort(t, filepath.Join(t.TempDir(), "out"), port)
-	for end := time.Now().Add(30 * time.Second); ; {
+	if !testenv.Poll(30*time.Second, func() bool {
 		do(t, addr, wire.Request{Op: wire.ListUsers, DateTime: "d", Username: "back"})
-		if got := srv.lines(t, 0); len(got) > 0 && got[len(got)-1] == "back LIST_USERS d" {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatalf("logging did not resume; warnings:\n%s", warn)
-		}
-		time.Sleep(50 * time.Millisecond)
+		got := srv.lines(t, 0)
+		return len(got) > 0 && got[len(got)-1] == "back LIST_USERS d"
+	}) {
+		t.Fatalf("logging did not resume; warnings:\n%s", warn)
 	}
 	// The server prints a line before it replies, and the sender reports the
 	// recovery once the reply is in: give that report a moment to land.
-	w := warn.String()
-	for end := time.Now().Add(10 * time.Second); !strings.Contains(w, "answers again") && time.Now().Before(end); w = warn.String() {
-		time.Sleep(10 * time.Millisecond)
-	}
+	var w string
+	testenv.Poll(10*time.Second, func() bool { w = warn.String(); return strings.Contains(w, "answers again") })
 	if strings.Count(w, "dropping") != 1 || strings.Count(w, "answers again") != 1 {
 		t.Fatalf("want one outage warning and one recovery line for one outage, got:\n%s", w)
 	}
@@ -234,30 +226,27 @@ func TestCentralLoadWhileLogServerRestarts(t *testing.T) {
 	if len(first.lines(t, 1)) == 0 {
 		t.Fatal("nothing logged before the kill")
 	}
-	for end := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	testenv.Eventually(t, 30*time.Second, "logging to resume after the restart", func() bool {
 		do(t, addr, wire.Request{Op: wire.ListUsers, DateTime: "d", Username: "marker"})
-		if got := second.lines(t, 0); len(got) > 0 && got[len(got)-1] == "marker LIST_USERS d" {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatal("logging did not resume after the restart")
-		}
-	}
+		got := second.lines(t, 0)
+		return len(got) > 0 && got[len(got)-1] == "marker LIST_USERS d"
+	})
 }
 
 // startGoServerPort runs rpc_server on a given port, retrying while the
 // port is still held by the previous process.
 func startGoServerPort(t testing.TB, stdout string, port int) *proc {
 	t.Helper()
-	for end := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		l, err := net.Listen("tcp", ":"+strconv.Itoa(port))
-		if err == nil {
-			l.Close()
-			break
+	var err error
+	if !testenv.Poll(20*time.Second, func() bool {
+		var l net.Listener
+		if l, err = net.Listen("tcp", ":"+strconv.Itoa(port)); err != nil {
+			return false
 		}
-		if time.Now().After(end) {
-			t.Fatalf("port %d stays busy: %v", port, err)
-		}
+		l.Close()
+		return true
+	}) {
+		t.Fatalf("port %d stays busy: %v", port, err)
 	}
 	return startGoServer(t, stdout, "-p", strconv.Itoa(port)) // the last -p wins
 }

@@ -216,7 +216,7 @@ func (p *proc) addr() string { return "127.0.0.1:" + strconv.Itoa(p.port) }
 func (p *proc) lines(t testing.TB, n int) []string {
 	t.Helper()
 	var got []string
-	for end := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testenv.Poll(20*time.Second, func() bool {
 		b, err := os.ReadFile(p.stdout)
 		if err != nil {
 			t.Fatal(err)
@@ -225,10 +225,9 @@ func (p *proc) lines(t testing.TB, n int) []string {
 		if len(b) == 0 {
 			got = nil
 		}
-		if len(got) >= n || time.Now().After(end) {
-			return got
-		}
-	}
+		return len(got) >= n
+	})
+	return got
 }
 
 func goServerPort(line string) (int, bool) {

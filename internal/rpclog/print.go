@@ -8,11 +8,12 @@ import (
 
 	"p2p/internal/oncrpc"
 	"p2p/internal/show"
+	"p2p/internal/wire"
 )
 
 // HasFilename reports whether lines of this operation show the filename:
 // only PUBLISH and DELETE carry one.
-func HasFilename(op string) bool { return op == "PUBLISH" || op == "DELETE" }
+func HasFilename(op string) bool { return wire.LogsFilename(wire.Op(op)) }
 
 // AppendLine appends the line the log server prints for e, newline
 // included: "<username> <OPERATION> <datetime>", or with the filename

@@ -99,12 +99,7 @@ func startRpcbind() string {
 
 // waitPortmapper polls 127.0.0.1:111 for up to d.
 func waitPortmapper(d time.Duration) bool {
-	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if portmapperAnswers() {
-			return true
-		}
-	}
-	return false
+	return testenv.Poll(d, portmapperAnswers)
 }
 
 // stopRpcbind stops rpcbind if this test binary started it.

@@ -22,11 +22,7 @@ func entry(i int) Entry {
 // waitFor polls cond for up to 20 seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for end := time.Now().Add(20 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	testenv.Eventually(t, 20*time.Second, what, cond)
 }
 
 // runWithin fails the test when f has not returned after d: the calls it

@@ -1,13 +1,9 @@
 package shell
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
-	"time"
 
 	"p2p/internal/show"
 	"p2p/internal/wire"
@@ -34,42 +30,12 @@ func (s *Shell) datetime(ctx context.Context, op wire.Op) (string, bool) {
 
 // exchange sends req to the central server on a connection of its own and
 // reads the status; when it is '0' and read is set, read takes the rest of
-// the reply. No wait for the server lasts longer than the Timeout.
+// the reply. No wait for the server lasts longer than the Timeout, but a
+// long list that keeps coming is read whole; cancelling ctx cuts the
+// exchange at once.
 func (s *Shell) exchange(ctx context.Context, req wire.Request, read func(r io.Reader) error) (wire.Status, error) {
-	msg, err := wire.AppendRequest(nil, req)
-	if err != nil {
-		return 0, err
-	}
-	d := net.Dialer{Timeout: s.cfg.Timeout}
-	nc, err := d.DialContext(ctx, "tcp4", s.cfg.Server)
-	if err != nil {
-		return 0, fmt.Errorf("central server %s: %w", s.cfg.Server, err)
-	}
-	defer nc.Close()
-	// Timeout bounds each wait for the server, not the whole reply: a
-	// long list that keeps coming is read whole. Cancelling ctx cuts the
-	// exchange at once, and no renewal undoes that.
-	c := &idleConn{Conn: nc, timeout: s.cfg.Timeout}
-	c.SetDeadline(time.Now().Add(s.cfg.Timeout))
-	stop := context.AfterFunc(ctx, c.cancel)
-	defer stop()
-	if _, err := c.Write(msg); err != nil {
-		return 0, fmt.Errorf("central server %s: sending: %w", s.cfg.Server, err)
-	}
-	r := bufio.NewReaderSize(c, 64<<10)
-	st, err := wire.ReadStatus(r)
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			err = errors.New("closed the connection without a reply")
-		}
-		return 0, fmt.Errorf("central server %s: %w", s.cfg.Server, err)
-	}
-	if st == wire.StatusOK && read != nil {
-		if err := read(r); err != nil {
-			return st, fmt.Errorf("central server %s: reading the list: %w", s.cfg.Server, err)
-		}
-	}
-	return st, nil
+	c := wire.Client{Timeout: s.cfg.Timeout, Idle: true, ReadBuffer: 64 << 10}
+	return c.Do(ctx, s.cfg.Server, req, read)
 }
 
 // call runs one request of §2 from start to end: the datetime line, the

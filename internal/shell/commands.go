@@ -22,6 +22,9 @@ type command struct {
 }
 
 // commands, in the order HELP lists them.
+// quitCmd is the command that ends the client; it is never sent.
+const quitCmd wire.Op = "QUIT"
+
 var commands = []command{
 	{wire.Register, []string{"username"}, false, (*Shell).register},
 	{wire.Unregister, []string{"username"}, false, (*Shell).unregister},
@@ -33,7 +36,7 @@ var commands = []command{
 	{wire.ListContent, []string{"username"}, false, (*Shell).listContent},
 	{wire.GetFile, []string{"username", "remote_filename", "local_filename"}, false, (*Shell).getFile},
 	{wire.Search, []string{"words"}, true, (*Shell).search},
-	{wire.Quit, nil, false, nil},
+	{quitCmd, nil, false, nil},
 }
 
 // Words are the command keywords, for completion.
@@ -135,7 +138,7 @@ func (s *Shell) Exec(ctx context.Context, line string) (quit bool) {
 		s.out.errline(err.Error())
 		return false
 	}
-	if c.name == wire.Quit {
+	if c.name == quitCmd {
 		s.Quit(ctx)
 		return true
 	}

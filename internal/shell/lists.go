@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"p2p/internal/tempfile"
 )
@@ -200,32 +198,4 @@ func findInJSON[T any](path string, match func(*T) bool) (*T, error) {
 		}
 	}
 	return nil, nil
-}
-
-// idleConn renews a connection's deadline as data arrives (every read of
-// the buffered reader above it), so a long list that keeps coming is read
-// whole while a stalled server is given up on after timeout; once ctx's
-// cancellation has set the deadline in the past, no renewal undoes it.
-type idleConn struct {
-	net.Conn
-	timeout time.Duration
-	mu      sync.Mutex
-	cut     bool
-}
-
-func (c *idleConn) Read(p []byte) (int, error) {
-	c.mu.Lock()
-	if !c.cut {
-		c.Conn.SetDeadline(time.Now().Add(c.timeout))
-	}
-	c.mu.Unlock()
-	return c.Conn.Read(p)
-}
-
-// cancel makes every pending and later I/O fail at once.
-func (c *idleConn) cancel() {
-	c.mu.Lock()
-	c.cut = true
-	c.Conn.SetDeadline(time.Unix(1, 0))
-	c.mu.Unlock()
 }

@@ -25,29 +25,14 @@ func (c fixedClock) Now(context.Context) (string, error) { return string(c), nil
 // address.
 func fakeCentral(t *testing.T, reply func(req wire.Request, c net.Conn)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(time.Minute))
-				req, err := wire.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				reply(req, c)
-			}()
+	return testenv.Serve(t, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(time.Minute))
+		req, err := wire.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String()
+		reply(req, c)
+	})
 }
 
 // fakeClient is a Shell talking to addr, with its own folder.

@@ -6,6 +6,10 @@ type Status byte
 // StatusOK is the success code of every operation.
 const StatusOK Status = 0
 
+// statusLast is the largest code one digit can send: StatusFor's answer
+// for an operation without codes of its own.
+const statusLast Status = 9
+
 // Byte returns the status as it is sent: an ASCII digit.
 func (s Status) Byte() byte { return '0' + byte(s) }
 
@@ -60,7 +64,7 @@ func StatusFor(op Op, o Outcome) Status {
 		}
 	}
 	if len(tab) == 0 {
-		return 9
+		return statusLast
 	}
 	return Status(len(tab) - 1)
 }

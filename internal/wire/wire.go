@@ -56,7 +56,6 @@ const (
 	Search       Op = "SEARCH" // extension (§2)
 	GetFile      Op = "GET_FILE"
 	GetFileSized Op = "GET_FILE_SIZED"
-	Quit         Op = "QUIT" // client command only; never sent
 )
 
 // ServerOps are the operations the central server answers, in the order of §2.
@@ -64,6 +63,10 @@ var ServerOps = []Op{Register, Unregister, Connect, Disconnect, Publish, Delete,
 
 // PeerOps are the operations a peer's GET_FILE listener answers.
 var PeerOps = []Op{GetFile, GetFileSized}
+
+// LogsFilename reports whether op's entries in the operation log carry
+// the request's filename: only PUBLISH and DELETE do.
+func LogsFilename(op Op) bool { return op == Publish || op == Delete }
 
 // IsServerOp reports whether op is answered by the central server.
 func IsServerOp(op Op) bool { return contains(ServerOps, op) }

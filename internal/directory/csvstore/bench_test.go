@@ -2,9 +2,9 @@ package csvstore
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -233,20 +233,15 @@ func run(b *testing.B, addr string, clients, n int, request func(i int) []byte) 
 // the number of records a SEARCH reply carried.
 func exchange(b *testing.B, addr string, req []byte) (time.Duration, int) {
 	t0 := time.Now()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	c.Write(req)
-	br := bufio.NewReaderSize(c, 64<<10)
-	st, err := wire.ReadStatus(br)
+	var recs []wire.SearchRecord
+	c := wire.Client{ReadBuffer: 64 << 10}
+	st, err := c.DoRaw(context.Background(), addr, req, func(r io.Reader) error {
+		var err error
+		recs, err = wire.ReadSearchList(r)
+		return err
+	})
 	if err != nil || st != 0 {
 		b.Fatalf("status %v, %v", st, err)
-	}
-	recs, err := wire.ReadSearchList(br)
-	if err != nil {
-		b.Fatal(err)
 	}
 	return time.Since(t0), len(recs)
 }

@@ -275,19 +275,14 @@ func hold(t *testing.T, s *Store, sqls ...string) *holder {
 // waitBlocked waits until some session of the database waits for a lock.
 func waitBlocked(t *testing.T, s *Store) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	testenv.Eventually(t, 10*time.Second, "a session waiting for a lock", func() bool {
 		var n int
 		if err := s.pool.QueryRow(bg, `SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n > 0 {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatal("no session waits for a lock")
+		return n > 0
+	})
 }
 
 // TestCheckOrderOneInstant: an operation that waits for a user's row while
