@@ -19,7 +19,8 @@
 //	-portmap             register with the portmapper on 127.0.0.1:111 (default true)
 //
 // A mistake on the command line prints the usage line and exits with
-// status 2. Diagnostics, including the port it serves on, go to stderr.
+// status 2; -h prints it and exits 0. Diagnostics, including the port it
+// serves on, go to stderr.
 // When rpcbind answers on 127.0.0.1:111 the program is registered there at
 // start and removed on SIGINT or SIGTERM. rpcbind refuses a SET for a
 // program it already holds: a mapping left by a crashed server (nothing
@@ -59,10 +60,12 @@ type options struct {
 
 func main() {
 	opts, err := parseArgs(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(0)
+	}
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "rpc_server:", err)
-		}
+		fmt.Fprintln(os.Stderr, "rpc_server:", err)
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
 	}

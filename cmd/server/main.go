@@ -14,7 +14,8 @@
 // upgrades the schema once the database answers. It prints the console
 // lines of §4 on stdout, hands every parsed request to the log server of §6 (found through
 // LOG_RPC_IP and LOG_RPC_PORT, or the portmapper), and on SIGINT or SIGTERM
-// stops accepting, answers the requests in flight and exits 0. Bad flags print one usage line and exit 2.
+// stops accepting, answers the requests in flight and exits 0. Bad flags print one usage line and exit 2;
+// -h prints it and exits 0.
 //
 // Behind TCP load balancers, -proxy names them (comma-separated IPv4
 // addresses or CIDR ranges): their connections must begin with a PROXY
@@ -80,6 +81,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	maxFiles := fs.Int("max-files", defaultMaxFiles, "files one user may publish (0: no cap)")
 	replyBudget := fs.Int64("reply-budget", central.DefaultReplyBudget>>20, "MiB of list records held for replies in flight, server-wide")
 	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stderr, usage)
+		return 0
+	}
 	csvFlags := false
 	fs.Visit(func(f *flag.Flag) { csvFlags = csvFlags || f.Name == "d" || f.Name == "sync" })
 	if err != nil || fs.NArg() > 0 || !validPort(*port) ||
