@@ -32,7 +32,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -41,6 +40,7 @@ import (
 	"p2p/internal/directory/csvstore"
 	"p2p/internal/directory/pgstore"
 	"p2p/internal/listen"
+	"p2p/internal/portarg"
 	"p2p/internal/rpclog"
 )
 
@@ -87,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	csvFlags := false
 	fs.Visit(func(f *flag.Flag) { csvFlags = csvFlags || f.Name == "d" || f.Name == "sync" })
-	if err != nil || fs.NArg() > 0 || !validPort(*port) ||
+	if err != nil || fs.NArg() > 0 || !portOK(*port) ||
 		*maxConns < 1 || *maxPerSource < 1 || *firstByte <= 0 || *readTimeout <= 0 || *writeTimeout <= 0 || *storeTimeout <= 0 || *db != "" && csvFlags ||
 		*maxFiles < 0 || *replyBudget < 1 || *replyBudget > 1<<40 {
 		fmt.Fprintln(stderr, usage)
@@ -164,8 +164,8 @@ func openDB(dsn string, stderr io.Writer) (directory.Store, error) {
 	return st, nil
 }
 
-// validPort accepts a decimal port in 1024..65535.
-func validPort(s string) bool {
-	n, err := strconv.Atoi(s)
-	return err == nil && n >= 1024 && n <= 65535 && s == strconv.Itoa(n)
+// portOK accepts the -p rule: 1024..65535.
+func portOK(s string) bool {
+	_, err := portarg.Parse(s, 1024)
+	return err == nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"p2p/internal/oncrpc"
+	"p2p/internal/portarg"
 )
 
 // Environment variables read by SenderConfigFromEnv (PROTOCOL.md §6).
@@ -57,9 +58,9 @@ func SenderConfigFromEnv() SenderConfig {
 		cfg.Host = DefaultHost
 	}
 	if v := os.Getenv(EnvPort); v != "" {
-		p, err := strconv.Atoi(v)
-		if err != nil || p < 1 || p > 65535 {
-			cfg.Problem = fmt.Sprintf("%s=%q is not a port (1..65535); finding the log server through the portmapper instead", EnvPort, v)
+		p, err := portarg.Parse(v, 1)
+		if err != nil {
+			cfg.Problem = fmt.Sprintf("%s: %v; finding the log server through the portmapper instead", EnvPort, err)
 		} else {
 			cfg.Port = p
 		}
