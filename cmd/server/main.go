@@ -93,6 +93,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
+	logCfg, err := logConfig(os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "server: %v\n", err)
+		return 2
+	}
 
 	ln, err := central.Listen(":" + *port)
 	if err != nil {
@@ -119,7 +124,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "server: closing the directory: %v\n", err)
 		}
 	}()
-	logger := rpclog.NewSender(rpclog.SenderConfigFromEnv(), stderr)
+	logger := rpclog.NewSender(logCfg, stderr)
 	defer logger.Close() // after srv.Close, so the last entries are flushed
 	srv, err := central.Start(central.Config{
 		Listener:         ln,
@@ -168,4 +173,23 @@ func openDB(dsn string, stderr io.Writer) (directory.Store, error) {
 func portOK(s string) bool {
 	_, err := portarg.Parse(s, 1024)
 	return err == nil
+}
+
+// logConfig is where the log server is (PROTOCOL.md §6): host LOG_RPC_IP
+// (unset or empty: 127.0.0.1), port LOG_RPC_PORT (unset or empty: found
+// through that host's portmapper, else 8001). A LOG_RPC_PORT that is not a
+// port in 1..65535 is an error (the server exits 2).
+func logConfig(lookup func(string) (string, bool)) (rpclog.SenderConfig, error) {
+	cfg := rpclog.SenderConfig{Host: rpclog.DefaultHost}
+	if v, _ := lookup("LOG_RPC_IP"); v != "" {
+		cfg.Host = v
+	}
+	if v, _ := lookup("LOG_RPC_PORT"); v != "" {
+		p, err := portarg.Parse(v, 1)
+		if err != nil {
+			return cfg, fmt.Errorf("LOG_RPC_PORT: %v", err)
+		}
+		cfg.Port = p
+	}
+	return cfg, nil
 }
