@@ -125,7 +125,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	logger := rpclog.NewSender(logCfg, stderr)
-	defer logger.Close() // after srv.Close, so the last entries are flushed
+	defer func() { // after srv.Close, so the last entries are flushed
+		if err := logger.Close(); err != nil {
+			fmt.Fprintf(stderr, "server: %v\n", err)
+		}
+	}()
 	srv, err := central.Start(central.Config{
 		Listener:         ln,
 		Directory:        directory.New(store, directory.Options{MaxFiles: *maxFiles, Warn: stderr}),

@@ -116,9 +116,11 @@ const retryInterval = 250 * time.Millisecond
 
 // commitLoop writes batches one after the other until the store is closed
 // and nothing is pending. While one batch is written, the next one fills
-// up: that is the group commit.
+// up: that is the group commit. When it stops, the error of the last
+// write, if that failed, is Close's (closeErr).
 func (s *Store) commitLoop() {
 	defer close(s.stopped)
+	var last error // the last commit's
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	for {
@@ -127,14 +129,17 @@ func (s *Store) commitLoop() {
 		s.mu.Unlock()
 		if ops > 0 || repair {
 			s.gather()
-			s.commit()
+			last = s.commit()
 			continue
 		}
 		if closed {
 			if stuck > 0 {
-				s.commit() // one last repair
+				last = s.commit() // one last repair
 			}
 			s.abandon()
+			if last != nil {
+				s.closeErr = fmt.Errorf("directory: the last write to %s failed: %w", s.dir, last)
+			}
 			return
 		}
 		if dirty {
@@ -143,7 +148,7 @@ func (s *Store) commitLoop() {
 		select {
 		case <-s.wake:
 		case <-retry.C:
-			s.commit()
+			last = s.commit()
 		}
 	}
 }

@@ -91,8 +91,9 @@ type Store struct {
 
 	stats Stats
 
-	wake    chan struct{}
-	stopped chan struct{}
+	wake     chan struct{}
+	stopped  chan struct{}
+	closeErr error // set by the committer before stopped is closed
 }
 
 // Open loads the directory from opts.Dir (creating the folder and empty
@@ -146,7 +147,9 @@ func Open(opts Options) (*Store, error) {
 }
 
 // Close waits for the pending changes to be written and stops the
-// committer. Calls after Close return ErrClosed.
+// committer. When the last write failed (its changes were refused, or
+// their outcome is unknown when even the undo failed), Close returns that
+// error. Calls after Close return ErrClosed.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -158,7 +161,7 @@ func (s *Store) Close() error {
 	s.kick()
 	<-s.stopped
 	s.unlock()
-	return nil
+	return s.closeErr
 }
 
 // unlock releases the data folder for another server.
