@@ -265,9 +265,9 @@ func (l *lineBatch) flush() {
 	l.b = l.b[:0]
 }
 
-// SetStderr replaces the stderr writer (the terminal front end installs the
+// setStderr replaces the stderr writer (the terminal front end installs the
 // line editor's writer once it exists).
-func (s *Shell) SetStderr(w io.Writer) {
+func (s *Shell) setStderr(w io.Writer) {
 	s.out.mu.Lock()
 	s.out.stderr = w
 	s.out.mu.Unlock()
