@@ -161,16 +161,12 @@ const (
 )
 
 // gather lets the pending batch fill before it is written, when syncing is
-// on and changes come from several clients at once. Without it, clients
-// fall into two cohorts that alternate: while one cohort's batch is
-// synced, the other's requests queue up, so each sync carries half of
-// them, and syncs run back to back. Waiting until as many changes are
-// pending as the last two batches carried merges the cohorts: one sync
-// serves all. Measured on the development VM (16 clients registering),
-// this gives batches of about 15 instead of 6 and about twice the
-// throughput, as back-to-back syncs there cost more each. The wait is
-// bounded (see minGather), happens only when the target is not met, and a
-// lone client (batches of one) never waits.
+// on and changes come from several clients at once: waiting until as many
+// changes are pending as the last two batches carried keeps concurrent
+// clients from splitting into cohorts whose half-full syncs alternate, so
+// one sync serves them all. The wait is bounded (see minGather), happens
+// only when the target is not met, and a lone client (batches of one)
+// never waits.
 func (s *Store) gather() {
 	s.mu.Lock()
 	target := s.active
