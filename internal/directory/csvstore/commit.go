@@ -234,7 +234,7 @@ func (s *Store) undo(b *batch, w *batchWriter) error {
 	next.err = fmt.Errorf("an earlier batch failed: %w", w.err)
 	close(next.done)
 	redo = append(redo, s.unclean.keys()...)
-	plan := s.restorePlan(redo)
+	plan := s.restorePlanLocked(redo)
 	s.mu.Unlock()
 	return s.restore(plan, b.fault)
 }
@@ -246,9 +246,8 @@ type restoreFile struct {
 	remove bool // a list whose user is not connected
 }
 
-// restorePlan builds the content of each file in keys from the memory.
-// Called with s.mu held.
-func (s *Store) restorePlan(keys []fileKey) []restoreFile {
+// restorePlanLocked builds the content of each file in keys from the memory.
+func (s *Store) restorePlanLocked(keys []fileKey) []restoreFile {
 	seen := make(map[fileKey]bool)
 	var plan []restoreFile
 	for _, k := range keys {
@@ -261,10 +260,10 @@ func (s *Store) restorePlan(keys []fileKey) []restoreFile {
 		case usersFile:
 			s.users.each(func(u string, _ struct{}) { p.data = appendRecord(p.data, u) })
 		case connsFile:
-			p.data = appendUsers(nil, s.connRecords())
+			p.data = appendUsers(nil, s.connRecordsLocked())
 		default:
 			if list := s.files[k.user]; list != nil {
-				p.data = appendFiles(nil, fileRecords(list))
+				p.data = appendFiles(nil, fileRecordsLocked(list))
 			} else {
 				p.remove = true
 			}
@@ -331,7 +330,7 @@ func (s *Store) cut() *batch {
 		s.users.each(func(u string, _ struct{}) { b.usersAll = append(b.usersAll, u) })
 	}
 	if b.connRewrite {
-		b.connAll = s.connRecords() // read-only: written out, never changed
+		b.connAll = s.connRecordsLocked() // read-only: written out, never changed
 	}
 	for u, fc := range b.files {
 		p := filePlan{user: u}
@@ -340,7 +339,7 @@ func (s *Store) cut() *batch {
 		case list == nil:
 			p.remove = true
 		case fc.rewrite:
-			p.rewrite, p.recs = true, fileRecords(list)
+			p.rewrite, p.recs = true, fileRecordsLocked(list)
 		default:
 			p.recs = fc.add
 		}
@@ -370,7 +369,7 @@ func (s *Store) finish(b *batch, w *batchWriter, err, undoErr error, took time.D
 	s.active = b.ops + s.pending.ops
 	if err == nil {
 		s.unclean = newDirtySet()
-		s.release()
+		s.releaseLocked()
 		close(b.done)
 		return
 	}
@@ -381,7 +380,7 @@ func (s *Store) finish(b *batch, w *batchWriter, err, undoErr error, took time.D
 	err = fmt.Errorf("cannot write to %s: %w", s.dir, err)
 	if undoErr == nil {
 		s.unclean = newDirtySet()
-		s.release()
+		s.releaseLocked()
 		b.err = err
 		close(b.done)
 		return
@@ -404,9 +403,9 @@ func (s *Store) finish(b *batch, w *batchWriter, err, undoErr error, took time.D
 	close(b.stuck)
 }
 
-// release answers the stuck batches once nothing is unclean: their
-// changes are off the disk now. Called with s.mu held.
-func (s *Store) release() {
+// releaseLocked answers the stuck batches once nothing is unclean: their
+// changes are off the disk now.
+func (s *Store) releaseLocked() {
 	for _, b := range s.stuck {
 		b.err = b.failErr
 		close(b.done)

@@ -180,9 +180,9 @@ func (s *Store) kick() {
 	}
 }
 
-// change returns the pending batch for one more operation, whose undo is
-// registered with it. Called with s.mu held.
-func (s *Store) change(undo func()) *batch {
+// changeLocked returns the pending batch for one more operation, whose undo is
+// registered with it.
+func (s *Store) changeLocked(undo func()) *batch {
 	b := s.pending
 	b.ops++
 	b.undo = append(b.undo, undo)
