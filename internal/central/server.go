@@ -180,7 +180,7 @@ func Start(cfg Config) (*Server, error) {
 	})
 	port := ln.Addr().(*net.TCPAddr).Port
 	s.console.line("s> init server " + net.JoinHostPort(hostIP(), strconv.Itoa(port)))
-	go s.ln.Serve(s.handle)
+	go s.ln.Serve(s.serveConn)
 	return s, nil
 }
 
