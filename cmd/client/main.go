@@ -25,12 +25,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 
 	"github.com/chzyer/readline"
 
 	"p2p/internal/datetime"
+	"p2p/internal/portarg"
 	"p2p/internal/shell"
 )
 
@@ -59,13 +59,13 @@ func run(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		fmt.Fprintf(stderr, "client: %v\n%s\n", err, usage)
 		return 2
 	}
-	n, err := strconv.Atoi(*port)
+	_, err := portarg.Parse(*port, 1024)
 	switch {
 	case *host == "" || *port == "":
 		fmt.Fprintf(stderr, "client: -s and -p are required\n%s\n", usage)
 		return 2
-	case err != nil || n < 1024 || n > 65535:
-		fmt.Fprintf(stderr, "client: port %q is not in 1024..65535\n%s\n", *port, usage)
+	case err != nil:
+		fmt.Fprintf(stderr, "client: %v\n%s\n", err, usage)
 		return 2
 	case fs.NArg() > 0:
 		fmt.Fprintf(stderr, "client: unexpected argument %q\n%s\n", fs.Arg(0), usage)

@@ -19,7 +19,8 @@
 //	-portmap             register with the portmapper on 127.0.0.1:111 (default true)
 //
 // A mistake on the command line prints the usage line and exits with
-// status 2. Diagnostics, including the port it serves on, go to stderr.
+// status 2; -h prints it and exits 0. Diagnostics, including the port it
+// serves on, go to stderr.
 // When rpcbind answers on 127.0.0.1:111 the program is registered there at
 // start and removed on SIGINT or SIGTERM. rpcbind refuses a SET for a
 // program it already holds: a mapping left by a crashed server (nothing
@@ -41,6 +42,7 @@ import (
 	"time"
 
 	"p2p/internal/oncrpc"
+	"p2p/internal/portarg"
 	"p2p/internal/rpclog"
 )
 
@@ -59,10 +61,12 @@ type options struct {
 
 func main() {
 	opts, err := parseArgs(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(0)
+	}
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "rpc_server:", err)
-		}
+		fmt.Fprintln(os.Stderr, "rpc_server:", err)
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
 	}
@@ -78,7 +82,7 @@ func parseArgs(args []string) (options, error) {
 	fs := flag.NewFlagSet("rpc_server", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // main prints the error and the usage line
 	fs.Usage = func() {}
-	fs.IntVar(&o.port, "p", 8001, "TCP port to listen on (0: any free port)")
+	port := fs.String("p", "8001", "TCP port to listen on, 0..65535 (0: any free port)")
 	fs.IntVar(&o.maxRecord, "max-record", oncrpc.DefaultMaxRecordSize, "largest call record accepted, in bytes")
 	fs.IntVar(&o.maxConns, "max-conns", oncrpc.DefaultMaxConns, "most connections open at once; more wait in the listen backlog")
 	fs.IntVar(&o.maxPerSource, "max-per-source", oncrpc.DefaultMaxPerSource, "most connections open at once from one address; more are reset at once")
@@ -88,11 +92,13 @@ func parseArgs(args []string) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	var err error
+	o.port, err = portarg.Parse(*port, 0)
 	switch {
 	case fs.NArg() > 0:
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case o.port < 0 || o.port > 65535:
-		return o, fmt.Errorf("port %d out of range 0..65535", o.port)
+	case err != nil:
+		return o, err
 	case o.maxRecord < 512 || o.maxRecord > 1<<30:
 		// 512: a call with two full 400-byte auth bodies and an entry
 		// does not fit in less.

@@ -66,6 +66,15 @@ func TestBadFlagsExit2WithUsage(t *testing.T) {
 	}
 }
 
+func TestHelpExits0WithUsage(t *testing.T) {
+	cmd := exec.Command(binary(t), "-h")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || stdout.Len() != 0 || stderr.String() != usage+"\n" {
+		t.Errorf("-h: err %v, stdout %q, stderr %q; want exit 0 and the usage line", err, stdout.String(), stderr.String())
+	}
+}
+
 // start runs the binary on a free port with stdout to a file; it returns
 // the port, the stdout path and the process.
 func start(t *testing.T, bin string, args ...string) (int, string, *exec.Cmd) {

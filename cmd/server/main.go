@@ -14,7 +14,8 @@
 // upgrades the schema once the database answers. It prints the console
 // lines of §4 on stdout, hands every parsed request to the log server of §6 (found through
 // LOG_RPC_IP and LOG_RPC_PORT, or the portmapper), and on SIGINT or SIGTERM
-// stops accepting, answers the requests in flight and exits 0. Bad flags print one usage line and exit 2.
+// stops accepting, answers the requests in flight and exits 0. Bad flags print one usage line and exit 2;
+// -h prints it and exits 0.
 //
 // Behind TCP load balancers, -proxy names them (comma-separated IPv4
 // addresses or CIDR ranges): their connections must begin with a PROXY
@@ -31,7 +32,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -40,6 +40,7 @@ import (
 	"p2p/internal/directory/csvstore"
 	"p2p/internal/directory/pgstore"
 	"p2p/internal/listen"
+	"p2p/internal/portarg"
 	"p2p/internal/rpclog"
 )
 
@@ -80,12 +81,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	maxFiles := fs.Int("max-files", defaultMaxFiles, "files one user may publish (0: no cap)")
 	replyBudget := fs.Int64("reply-budget", central.DefaultReplyBudget>>20, "MiB of list records held for replies in flight, server-wide")
 	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stderr, usage)
+		return 0
+	}
 	csvFlags := false
 	fs.Visit(func(f *flag.Flag) { csvFlags = csvFlags || f.Name == "d" || f.Name == "sync" })
-	if err != nil || fs.NArg() > 0 || !validPort(*port) ||
+	if err != nil || fs.NArg() > 0 || !portOK(*port) ||
 		*maxConns < 1 || *maxPerSource < 1 || *firstByte <= 0 || *readTimeout <= 0 || *writeTimeout <= 0 || *storeTimeout <= 0 || *db != "" && csvFlags ||
 		*maxFiles < 0 || *replyBudget < 1 || *replyBudget > 1<<40 {
 		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	logCfg, err := logConfig(os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "server: %v\n", err)
 		return 2
 	}
 
@@ -114,8 +124,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "server: closing the directory: %v\n", err)
 		}
 	}()
-	logger := rpclog.NewSender(rpclog.SenderConfigFromEnv(), stderr)
-	defer logger.Close() // after srv.Close, so the last entries are flushed
+	logger := rpclog.NewSender(logCfg, stderr)
+	defer func() { // after srv.Close, so the last entries are flushed
+		if err := logger.Close(); err != nil {
+			fmt.Fprintf(stderr, "server: %v\n", err)
+		}
+	}()
 	srv, err := central.Start(central.Config{
 		Listener:         ln,
 		Directory:        directory.New(store, directory.Options{MaxFiles: *maxFiles, Warn: stderr}),
@@ -159,8 +173,27 @@ func openDB(dsn string, stderr io.Writer) (directory.Store, error) {
 	return st, nil
 }
 
-// validPort accepts a decimal port in 1024..65535.
-func validPort(s string) bool {
-	n, err := strconv.Atoi(s)
-	return err == nil && n >= 1024 && n <= 65535 && s == strconv.Itoa(n)
+// portOK accepts the -p rule: 1024..65535.
+func portOK(s string) bool {
+	_, err := portarg.Parse(s, 1024)
+	return err == nil
+}
+
+// logConfig is where the log server is (PROTOCOL.md §6): host LOG_RPC_IP
+// (unset or empty: 127.0.0.1), port LOG_RPC_PORT (unset or empty: found
+// through that host's portmapper, else 8001). A LOG_RPC_PORT that is not a
+// port in 1..65535 is an error (the server exits 2).
+func logConfig(lookup func(string) (string, bool)) (rpclog.SenderConfig, error) {
+	cfg := rpclog.SenderConfig{Host: rpclog.DefaultHost}
+	if v, _ := lookup("LOG_RPC_IP"); v != "" {
+		cfg.Host = v
+	}
+	if v, _ := lookup("LOG_RPC_PORT"); v != "" {
+		p, err := portarg.Parse(v, 1)
+		if err != nil {
+			return cfg, fmt.Errorf("LOG_RPC_PORT: %v", err)
+		}
+		cfg.Port = p
+	}
+	return cfg, nil
 }

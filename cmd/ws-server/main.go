@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"p2p/internal/datetime"
+	"p2p/internal/portarg"
 )
 
 const usage = "usage: ws-server [-p port] [-max-conns n] [-max-per-source n] [-first-byte-timeout d] [-max-header-bytes n] [-max-body-bytes n] [-read-header-timeout d] [-read-timeout d] [-write-timeout d] [-idle-timeout d] [-shutdown-timeout d]"
@@ -64,7 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (datetime.Config, int, error) {
 	cfg := datetime.DefaultConfig()
 	fs := flag.NewFlagSet("ws-server", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // run prints one clear error and the usage line
-	port := fs.Int("p", 8000, "TCP port, 0..65535 (0: any free port)")
+	portArg := fs.String("p", "8000", "TCP port, 0..65535 (0: any free port)")
 	fs.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns, "connections open at once, idle keep-alive ones included; more wait in the listen backlog")
 	fs.IntVar(&cfg.MaxPerSource, "max-per-source", cfg.MaxPerSource, "connections open at once from one address; more are reset at once")
 	fs.DurationVar(&cfg.FirstByteTimeout, "first-byte-timeout", cfg.FirstByteTimeout, "time a new connection has to begin its first request")
@@ -85,8 +86,9 @@ func parseFlags(args []string, stderr io.Writer) (datetime.Config, int, error) {
 	if fs.NArg() > 0 {
 		return cfg, 0, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if *port < 0 || *port > 65535 {
-		return cfg, 0, fmt.Errorf("port %d out of range 0..65535", *port)
+	port, err := portarg.Parse(*portArg, 0)
+	if err != nil {
+		return cfg, 0, err
 	}
 	if cfg.MaxHeaderBytes < datetime.MinMaxHeaderBytes {
 		// net/http cannot hold a request to less.
@@ -96,5 +98,5 @@ func parseFlags(args []string, stderr io.Writer) (datetime.Config, int, error) {
 		cfg.ReadTimeout <= 0 || cfg.WriteTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.ShutdownTimeout <= 0 {
 		return cfg, 0, fmt.Errorf("limits and timeouts must be positive")
 	}
-	return cfg, *port, nil
+	return cfg, port, nil
 }

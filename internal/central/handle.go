@@ -18,9 +18,9 @@ import (
 // reply.go, the reply buffers).
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
 
-// handle serves one connection: one request, one reply, close (§2).
-// The listener closes conn when handle returns.
-func (s *Server) handle(conn net.Conn) {
+// serveConn serves one connection: one request, one reply, close (§2).
+// The listener closes conn when serveConn returns.
+func (s *Server) serveConn(conn net.Conn) {
 	// The listener has seen the first bytes; from them on the deadline
 	// covers the whole request: a peer that sends slowly holds its slot
 	// for at most ReadTimeout.

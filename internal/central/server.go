@@ -179,8 +179,8 @@ func Start(cfg Config) (*Server, error) {
 		Logf:             func(format string, args ...any) { fmt.Fprintf(errs, format+"\n", args...) },
 	})
 	port := ln.Addr().(*net.TCPAddr).Port
-	s.console.line("s> init server " + net.JoinHostPort(HostIP(), strconv.Itoa(port)))
-	go s.ln.Serve(s.handle)
+	s.console.line("s> init server " + net.JoinHostPort(hostIP(), strconv.Itoa(port)))
+	go s.ln.Serve(s.serveConn)
 	return s, nil
 }
 
@@ -218,9 +218,9 @@ func (c *console) line(l string) {
 	c.mu.Unlock()
 }
 
-// HostIP returns the address the init line shows: the first IPv4 address
+// hostIP returns the address the init line shows: the first IPv4 address
 // of an up, non-loopback interface, else 127.0.0.1.
-func HostIP() string {
+func hostIP() string {
 	ifaces, err := net.Interfaces()
 	if err != nil {
 		return "127.0.0.1"

@@ -81,9 +81,6 @@ func NewClient(conn net.Conn, maxReply int) *Client {
 // Close closes the connection.
 func (c *Client) Close() error { return c.conn.Close() }
 
-// LocalAddr returns the client side of the connection.
-func (c *Client) LocalAddr() net.Addr { return c.conn.LocalAddr() }
-
 // Call sends one call with args (already XDR-encoded) and waits for its
 // reply until deadline (zero: no deadline). It returns the results (a
 // fresh copy), an *AcceptError or *RejectError for an error reply, or a

@@ -1,7 +1,7 @@
 // Package oncrpc is ONC RPC version 2 (RFC 5531) over TCP, as rpcgen and
 // libtirpc speak it:
 //
-//   - record marking (RecordReader, WriteRecord): records of one or more
+//   - record marking (RecordReader): records of one or more
 //     fragments, bounded by a maximum record size, with buffers that grow
 //     only as bytes arrive;
 //   - call and reply messages (DecodeCall, AppendCall, DecodeReply and the

@@ -21,11 +21,8 @@ const (
 	PmapProcGetPort = 3
 )
 
-// Transport protocols as the portmapper numbers them.
-const (
-	IPProtoTCP = 6
-	IPProtoUDP = 17
-)
+// IPProtoTCP is TCP's protocol number, as the portmapper has it.
+const IPProtoTCP = 6
 
 // Mapping is a portmapper entry: program, version, protocol, port.
 type Mapping struct {
@@ -48,7 +45,7 @@ type Portmapper struct {
 // DialPortmapper connects to the portmapper at addr ("host:port"; a bare
 // host means port 111). Every call is bounded by timeout.
 func DialPortmapper(addr string, timeout time.Duration) (*Portmapper, error) {
-	return dialPortmapper(addr, timeout, nil)
+	return dialPortmapper(addr, timeout)
 }
 
 // DialLocalPortmapper connects to 127.0.0.1:111 for SET and UNSET. rpcbind
@@ -72,17 +69,14 @@ func DialLocalPortmapper(timeout time.Duration) (*Portmapper, error) {
 		}
 		return nil, fmt.Errorf("portmapper %s: %w", addr, err)
 	}
-	return dialPortmapper(addr, timeout, nil)
+	return dialPortmapper(addr, timeout)
 }
 
-func dialPortmapper(addr string, timeout time.Duration, d *net.Dialer) (*Portmapper, error) {
+func dialPortmapper(addr string, timeout time.Duration) (*Portmapper, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		addr = net.JoinHostPort(addr, fmt.Sprint(PmapPort))
 	}
-	if d == nil {
-		d = &net.Dialer{Timeout: timeout}
-	}
-	conn, err := d.Dial("tcp", addr)
+	conn, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("portmapper %s: %w", addr, err)
 	}
@@ -127,10 +121,4 @@ func (p *Portmapper) Set(m Mapping) (bool, error) {
 func (p *Portmapper) Unset(m Mapping) (bool, error) {
 	ok, err := p.call(PmapProcUnset, m.append(nil))
 	return ok != 0, err
-}
-
-// Null pings the portmapper.
-func (p *Portmapper) Null() error {
-	_, err := p.c.Call(time.Now().Add(p.timeout), PmapProgram, PmapVersion, PmapProcNull, nil)
-	return err
 }

@@ -72,7 +72,7 @@ func Listen(addr string, files *Catalog, cfg ServerConfig) (*Server, error) {
 		FirstByteTimeout: orDuration(cfg.FirstByteTimeout, DefaultFirstByteTimeout),
 		Logf:             s.logf,
 	})
-	go s.ln.Serve(s.serve)
+	go s.ln.Serve(s.serveConn)
 	return s, nil
 }
 
@@ -123,8 +123,8 @@ type conn interface {
 	CloseWrite() error
 }
 
-// serve answers one request; the listener closes nc afterwards.
-func (s *Server) serve(nc net.Conn) {
+// serveConn serves one connection (one request); the listener closes nc afterwards.
+func (s *Server) serveConn(nc net.Conn) {
 	c := nc.(conn)
 	who := c.RemoteAddr().String()
 	c.SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))

@@ -3,6 +3,7 @@ package rpclog_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -483,7 +484,8 @@ func rawReply(t *testing.T, addr string, rec []byte) oncrpc.ReplyHeader {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	if err := oncrpc.WriteRecord(conn, rec, 0); err != nil {
+	// One record, one last fragment (RFC 5531 §11).
+	if _, err := conn.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(rec))|1<<31), rec...)); err != nil {
 		t.Fatal(err)
 	}
 	b, err := oncrpc.NewRecordReader(conn, 0).ReadRecord()

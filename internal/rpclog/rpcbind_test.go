@@ -32,7 +32,8 @@ func portmapperAnswers() bool {
 		return false
 	}
 	defer pm.Close()
-	return pm.Null() == nil
+	_, err = pm.GetPort(rpclog.Program, rpclog.Version, oncrpc.IPProtoTCP)
+	return err == nil
 }
 
 // needRpcbind makes sure a portmapper answers on 127.0.0.1:111: one that

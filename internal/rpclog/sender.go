@@ -5,18 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"time"
 
 	"p2p/internal/oncrpc"
-)
-
-// Environment variables read by SenderConfigFromEnv (PROTOCOL.md §6).
-const (
-	EnvHost = "LOG_RPC_IP"
-	EnvPort = "LOG_RPC_PORT"
 )
 
 // Defaults of a SenderConfig.
@@ -31,7 +24,7 @@ const (
 
 // SenderConfig says where and how the central server sends its log calls.
 type SenderConfig struct {
-	// Host is the log server's host (LOG_RPC_IP).
+	// Host is the log server's host (empty: DefaultHost).
 	Host string
 	// Port is the log server's TCP port; 0 means: ask Host's portmapper
 	// at every (re)connection, and use DefaultPort when it does not know.
@@ -43,28 +36,6 @@ type SenderConfig struct {
 	// CloseWait bounds how long Close spends sending the rest of the
 	// queue (0: DefaultCloseWait).
 	CloseWait time.Duration
-	// Problem, when set, is a configuration mistake NewSender reports on
-	// its warning writer (for instance an invalid LOG_RPC_PORT).
-	Problem string
-}
-
-// SenderConfigFromEnv reads LOG_RPC_IP (default 127.0.0.1) and LOG_RPC_PORT
-// (when set; else the port is discovered through the portmapper, falling
-// back to 8001).
-func SenderConfigFromEnv() SenderConfig {
-	cfg := SenderConfig{Host: os.Getenv(EnvHost)}
-	if cfg.Host == "" {
-		cfg.Host = DefaultHost
-	}
-	if v := os.Getenv(EnvPort); v != "" {
-		p, err := strconv.Atoi(v)
-		if err != nil || p < 1 || p > 65535 {
-			cfg.Problem = fmt.Sprintf("%s=%q is not a port (1..65535); finding the log server through the portmapper instead", EnvPort, v)
-		} else {
-			cfg.Port = p
-		}
-	}
-	return cfg
 }
 
 // Sender is the central server's logger: Log queues an entry and returns
@@ -115,9 +86,6 @@ func NewSender(cfg SenderConfig, warn io.Writer) *Sender {
 		q:     make(chan Entry, cfg.QueueSize),
 		abort: make(chan struct{}),
 		done:  make(chan struct{}),
-	}
-	if cfg.Problem != "" {
-		fmt.Fprintf(warn, "rpc log: %s\n", cfg.Problem)
 	}
 	go s.run()
 	return s

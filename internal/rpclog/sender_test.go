@@ -1,7 +1,6 @@
 package rpclog
 
 import (
-	"fmt"
 	"io"
 	"log"
 	"net"
@@ -136,34 +135,6 @@ func TestSenderServerRestart(t *testing.T) {
 	waitFor(t, "the line after the restart", func() bool { return out2.String() == Line(entry(2))+"\n" })
 	if warn.String() != "" {
 		t.Fatalf("a restart between two calls should cost no entry, got warnings:\n%s", warn.String())
-	}
-}
-
-func TestSenderConfigFromEnv(t *testing.T) {
-	tests := []struct {
-		host, port string
-		want       SenderConfig
-		problem    bool
-	}{
-		{"", "", SenderConfig{Host: "127.0.0.1"}, false},
-		{"10.0.0.7", "", SenderConfig{Host: "10.0.0.7"}, false},
-		{"", "9001", SenderConfig{Host: "127.0.0.1", Port: 9001}, false},
-		{"", "70000", SenderConfig{Host: "127.0.0.1"}, true},
-		{"", "abc", SenderConfig{Host: "127.0.0.1"}, true},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%q %q", tc.host, tc.port), func(t *testing.T) {
-			t.Setenv(EnvHost, tc.host)
-			t.Setenv(EnvPort, tc.port)
-			got := SenderConfigFromEnv()
-			if (got.Problem != "") != tc.problem {
-				t.Fatalf("Problem = %q", got.Problem)
-			}
-			got.Problem = ""
-			if got != tc.want {
-				t.Fatalf("got %+v, want %+v", got, tc.want)
-			}
-		})
 	}
 }
 

@@ -39,8 +39,8 @@ var commands = []command{
 	{quitCmd, nil, false, nil},
 }
 
-// Words are the command keywords, for completion.
-func Words() []string {
+// keywords are the command keywords, for completion.
+func keywords() []string {
 	w := make([]string, 0, len(commands)+1)
 	for _, c := range commands {
 		w = append(w, string(c.name))

@@ -335,7 +335,7 @@ func commandWords(typed string) ([][]rune, int) {
 	}
 	lower := typed != "" && strings.ToLower(typed) == typed && strings.ToUpper(typed) != typed
 	var out [][]rune
-	for _, w := range Words() {
+	for _, w := range keywords() {
 		if strings.HasPrefix(w, strings.ToUpper(typed)) {
 			rest := w[len(typed):] + " "
 			if lower {

@@ -71,7 +71,7 @@ func (s *Shell) RunTerminal(ctx context.Context, stdin io.ReadCloser, stdout io.
 	if err != nil {
 		return err
 	}
-	s.SetStderr(rl.Stderr())
+	s.setStderr(rl.Stderr())
 	return s.run(ctx, &editor{rl}, s.cfg.Interrupt)
 }
 

@@ -194,14 +194,14 @@ type console struct {
 func (c *console) line(s string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.write(c.stdout, []byte(s+"\n"))
+	c.writeLocked(c.stdout, []byte(s+"\n"))
 }
 
 // clearLine returns the cursor to the start of the line and erases it.
 const clearLine = "\r\x1b[K"
 
-// write writes b to w around the status line; c.mu is held.
-func (c *console) write(w io.Writer, b []byte) {
+// writeLocked writes b to w around the status line.
+func (c *console) writeLocked(w io.Writer, b []byte) {
 	if c.st != "" {
 		io.WriteString(c.stderr, clearLine)
 	}
@@ -236,7 +236,7 @@ func (c *console) errline(s string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.write(c.stderr, append(b, '\n'))
+	c.writeLocked(c.stderr, append(b, '\n'))
 }
 
 // lines batches stdout lines (a long list) into few writes; each batch is
@@ -260,14 +260,14 @@ func (l *lineBatch) flush() {
 		return
 	}
 	l.c.mu.Lock()
-	l.c.write(l.c.stdout, l.b)
+	l.c.writeLocked(l.c.stdout, l.b)
 	l.c.mu.Unlock()
 	l.b = l.b[:0]
 }
 
-// SetStderr replaces the stderr writer (the terminal front end installs the
+// setStderr replaces the stderr writer (the terminal front end installs the
 // line editor's writer once it exists).
-func (s *Shell) SetStderr(w io.Writer) {
+func (s *Shell) setStderr(w io.Writer) {
 	s.out.mu.Lock()
 	s.out.stderr = w
 	s.out.mu.Unlock()

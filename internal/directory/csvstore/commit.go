@@ -116,9 +116,11 @@ const retryInterval = 250 * time.Millisecond
 
 // commitLoop writes batches one after the other until the store is closed
 // and nothing is pending. While one batch is written, the next one fills
-// up: that is the group commit.
+// up: that is the group commit. When it stops, the error of the last
+// write, if that failed, is Close's (closeErr).
 func (s *Store) commitLoop() {
 	defer close(s.stopped)
+	var last error // the last commit's
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	for {
@@ -127,14 +129,17 @@ func (s *Store) commitLoop() {
 		s.mu.Unlock()
 		if ops > 0 || repair {
 			s.gather()
-			s.commit()
+			last = s.commit()
 			continue
 		}
 		if closed {
 			if stuck > 0 {
-				s.commit() // one last repair
+				last = s.commit() // one last repair
 			}
 			s.abandon()
+			if last != nil {
+				s.closeErr = fmt.Errorf("directory: the last write to %s failed: %w", s.dir, last)
+			}
 			return
 		}
 		if dirty {
@@ -143,7 +148,7 @@ func (s *Store) commitLoop() {
 		select {
 		case <-s.wake:
 		case <-retry.C:
-			s.commit()
+			last = s.commit()
 		}
 	}
 }
@@ -156,16 +161,12 @@ const (
 )
 
 // gather lets the pending batch fill before it is written, when syncing is
-// on and changes come from several clients at once. Without it, clients
-// fall into two cohorts that alternate: while one cohort's batch is
-// synced, the other's requests queue up, so each sync carries half of
-// them, and syncs run back to back. Waiting until as many changes are
-// pending as the last two batches carried merges the cohorts: one sync
-// serves all. Measured on the development VM (16 clients registering),
-// this gives batches of about 15 instead of 6 and about twice the
-// throughput, as back-to-back syncs there cost more each. The wait is
-// bounded (see minGather), happens only when the target is not met, and a
-// lone client (batches of one) never waits.
+// on and changes come from several clients at once: waiting until as many
+// changes are pending as the last two batches carried keeps concurrent
+// clients from splitting into cohorts whose half-full syncs alternate, so
+// one sync serves them all. The wait is bounded (see minGather), happens
+// only when the target is not met, and a lone client (batches of one)
+// never waits.
 func (s *Store) gather() {
 	s.mu.Lock()
 	target := s.active
@@ -233,7 +234,7 @@ func (s *Store) undo(b *batch, w *batchWriter) error {
 	next.err = fmt.Errorf("an earlier batch failed: %w", w.err)
 	close(next.done)
 	redo = append(redo, s.unclean.keys()...)
-	plan := s.restorePlan(redo)
+	plan := s.restorePlanLocked(redo)
 	s.mu.Unlock()
 	return s.restore(plan, b.fault)
 }
@@ -245,9 +246,8 @@ type restoreFile struct {
 	remove bool // a list whose user is not connected
 }
 
-// restorePlan builds the content of each file in keys from the memory.
-// Called with s.mu held.
-func (s *Store) restorePlan(keys []fileKey) []restoreFile {
+// restorePlanLocked builds the content of each file in keys from the memory.
+func (s *Store) restorePlanLocked(keys []fileKey) []restoreFile {
 	seen := make(map[fileKey]bool)
 	var plan []restoreFile
 	for _, k := range keys {
@@ -260,10 +260,10 @@ func (s *Store) restorePlan(keys []fileKey) []restoreFile {
 		case usersFile:
 			s.users.each(func(u string, _ struct{}) { p.data = appendRecord(p.data, u) })
 		case connsFile:
-			p.data = appendUsers(nil, s.connRecords())
+			p.data = appendUsers(nil, s.connRecordsLocked())
 		default:
 			if list := s.files[k.user]; list != nil {
-				p.data = appendFiles(nil, fileRecords(list))
+				p.data = appendFiles(nil, fileRecordsLocked(list))
 			} else {
 				p.remove = true
 			}
@@ -330,7 +330,7 @@ func (s *Store) cut() *batch {
 		s.users.each(func(u string, _ struct{}) { b.usersAll = append(b.usersAll, u) })
 	}
 	if b.connRewrite {
-		b.connAll = s.connRecords() // read-only: written out, never changed
+		b.connAll = s.connRecordsLocked() // read-only: written out, never changed
 	}
 	for u, fc := range b.files {
 		p := filePlan{user: u}
@@ -339,7 +339,7 @@ func (s *Store) cut() *batch {
 		case list == nil:
 			p.remove = true
 		case fc.rewrite:
-			p.rewrite, p.recs = true, fileRecords(list)
+			p.rewrite, p.recs = true, fileRecordsLocked(list)
 		default:
 			p.recs = fc.add
 		}
@@ -369,7 +369,7 @@ func (s *Store) finish(b *batch, w *batchWriter, err, undoErr error, took time.D
 	s.active = b.ops + s.pending.ops
 	if err == nil {
 		s.unclean = newDirtySet()
-		s.release()
+		s.releaseLocked()
 		close(b.done)
 		return
 	}
@@ -380,7 +380,7 @@ func (s *Store) finish(b *batch, w *batchWriter, err, undoErr error, took time.D
 	err = fmt.Errorf("cannot write to %s: %w", s.dir, err)
 	if undoErr == nil {
 		s.unclean = newDirtySet()
-		s.release()
+		s.releaseLocked()
 		b.err = err
 		close(b.done)
 		return
@@ -403,9 +403,9 @@ func (s *Store) finish(b *batch, w *batchWriter, err, undoErr error, took time.D
 	close(b.stuck)
 }
 
-// release answers the stuck batches once nothing is unclean: their
-// changes are off the disk now. Called with s.mu held.
-func (s *Store) release() {
+// releaseLocked answers the stuck batches once nothing is unclean: their
+// changes are off the disk now.
+func (s *Store) releaseLocked() {
 	for _, b := range s.stuck {
 		b.err = b.failErr
 		close(b.done)

@@ -48,7 +48,7 @@ func checkIndex(t *testing.T, s *Store) {
 	queries = append(queries, []string{"absent"}, []string{"song", "absent"})
 	for _, q := range queries {
 		for _, limit := range []int{1, 7, 1 << 30} {
-			got, want := s.idx.search(q, limit), s.scan(q, limit)
+			got, want := s.idx.search(q, limit), s.scanLocked(q, limit)
 			if len(got) == 0 && len(want) == 0 {
 				continue
 			}

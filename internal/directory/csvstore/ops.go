@@ -16,19 +16,19 @@ import (
 
 var _ directory.Store = (*Store)(nil)
 
-// facts reads the requester's facts. Called with s.mu held.
-func (s *Store) facts(user string) directory.Facts {
+// factsLocked reads the requester's facts.
+func (s *Store) factsLocked(user string) directory.Facts {
 	return directory.Facts{Registered: s.users.has(user), Connected: s.conns.has(user)}
 }
 
 // Register adds user to users.csv.
 func (s *Store) Register(ctx context.Context, user string) (f directory.Facts, err error) {
 	err = s.do(ctx, func() {
-		if f = s.facts(user); f.Registered {
+		if f = s.factsLocked(user); f.Registered {
 			return
 		}
 		s.users.add(user, struct{}{})
-		b := s.change(func() { s.users.remove(user) })
+		b := s.changeLocked(func() { s.users.remove(user) })
 		b.usersAdd = append(b.usersAdd, user)
 	})
 	return f, err
@@ -37,7 +37,7 @@ func (s *Store) Register(ctx context.Context, user string) (f directory.Facts, e
 // Unregister removes user, with its connection and published list.
 func (s *Store) Unregister(ctx context.Context, user string) (f directory.Facts, err error) {
 	err = s.do(ctx, func() {
-		if f = s.facts(user); !f.Registered {
+		if f = s.factsLocked(user); !f.Registered {
 			return
 		}
 		nu := s.users.remove(user)
@@ -48,7 +48,7 @@ func (s *Store) Unregister(ctx context.Context, user string) (f directory.Facts,
 		if nc != nil {
 			unindex = s.idx.dropOwner(user, list)
 		}
-		b := s.change(func() {
+		b := s.changeLocked(func() {
 			if nc != nil {
 				s.files[user] = list
 				s.conns.restore(nc)
@@ -69,14 +69,14 @@ func (s *Store) Unregister(ctx context.Context, user string) (f directory.Facts,
 // empty files/<user>.csv.
 func (s *Store) Connect(ctx context.Context, user, ip, port string) (f directory.Facts, err error) {
 	err = s.do(ctx, func() {
-		if f = s.facts(user); !f.Registered || f.Connected {
+		if f = s.factsLocked(user); !f.Registered || f.Connected {
 			return
 		}
 		s.conns.add(user, addr{ip, port})
 		list := newFileList()
 		s.files[user] = list
 		s.idx.addOwner(user)
-		b := s.change(func() {
+		b := s.changeLocked(func() {
 			s.idx.dropOwner(user, list) // empty again: the later changes are undone
 			delete(s.files, user)
 			s.conns.remove(user)
@@ -90,14 +90,14 @@ func (s *Store) Connect(ctx context.Context, user, ip, port string) (f directory
 // Disconnect removes user's connection record and published list.
 func (s *Store) Disconnect(ctx context.Context, user string) (f directory.Facts, err error) {
 	err = s.do(ctx, func() {
-		if f = s.facts(user); !f.Registered || !f.Connected {
+		if f = s.factsLocked(user); !f.Registered || !f.Connected {
 			return
 		}
 		nc := s.conns.remove(user)
 		list := s.files[user]
 		delete(s.files, user)
 		unindex := s.idx.dropOwner(user, list)
-		b := s.change(func() {
+		b := s.changeLocked(func() {
 			s.files[user] = list
 			s.conns.restore(nc)
 			unindex()
@@ -111,7 +111,7 @@ func (s *Store) Disconnect(ctx context.Context, user string) (f directory.Facts,
 // Publish appends filename;description to files/<user>.csv.
 func (s *Store) Publish(ctx context.Context, user, filename, description string, maxFiles int) (f directory.Facts, err error) {
 	err = s.do(ctx, func() {
-		if f = s.facts(user); !f.Registered || !f.Connected {
+		if f = s.factsLocked(user); !f.Registered || !f.Connected {
 			return
 		}
 		list := s.files[user]
@@ -122,7 +122,7 @@ func (s *Store) Publish(ctx context.Context, user, filename, description string,
 		}
 		n := list.add(filename, description)
 		s.idx.addFile(user, n)
-		b := s.change(func() {
+		b := s.changeLocked(func() {
 			s.idx.removeFile(user, n)
 			list.remove(filename)
 		})
@@ -135,7 +135,7 @@ func (s *Store) Publish(ctx context.Context, user, filename, description string,
 // Delete removes filename from files/<user>.csv.
 func (s *Store) Delete(ctx context.Context, user, filename string) (f directory.Facts, err error) {
 	err = s.do(ctx, func() {
-		if f = s.facts(user); !f.Registered || !f.Connected {
+		if f = s.factsLocked(user); !f.Registered || !f.Connected {
 			return
 		}
 		list := s.files[user]
@@ -144,7 +144,7 @@ func (s *Store) Delete(ctx context.Context, user, filename string) (f directory.
 			return
 		}
 		k := s.idx.removeFile(user, n)
-		b := s.change(func() {
+		b := s.changeLocked(func() {
 			list.restore(n)
 			s.idx.putFile(n, k)
 		})
@@ -158,8 +158,8 @@ func (s *Store) Delete(ctx context.Context, user, filename string) (f directory.
 // must not be modified.
 func (s *Store) ListUsers(ctx context.Context, user string) (f directory.Facts, recs []wire.UserRecord, err error) {
 	err = s.do(ctx, func() {
-		if f = s.facts(user); f.Registered && f.Connected {
-			recs = s.connRecords()
+		if f = s.factsLocked(user); f.Registered && f.Connected {
+			recs = s.connRecordsLocked()
 		}
 	})
 	if err != nil {
@@ -173,11 +173,11 @@ func (s *Store) ListUsers(ctx context.Context, user string) (f directory.Facts, 
 // be modified.
 func (s *Store) ListContent(ctx context.Context, user, remote string) (f directory.Facts, recs []wire.FileRecord, err error) {
 	err = s.do(ctx, func() {
-		f = s.facts(user)
+		f = s.factsLocked(user)
 		f.RemoteRegistered = s.users.has(remote)
 		f.RemoteConnected = s.conns.has(remote)
 		if f.Registered && f.Connected && f.RemoteConnected {
-			recs = fileRecords(s.files[remote])
+			recs = fileRecordsLocked(s.files[remote])
 		}
 	})
 	if err != nil {
@@ -191,11 +191,11 @@ func (s *Store) ListContent(ctx context.Context, user, remote string) (f directo
 // by reading every list.
 func (s *Store) Search(ctx context.Context, user string, words []string, limit int) (f directory.Facts, recs []wire.SearchRecord, err error) {
 	err = s.do(ctx, func() {
-		if f = s.facts(user); !f.Registered || !f.Connected {
+		if f = s.factsLocked(user); !f.Registered || !f.Connected {
 			return
 		}
 		if s.idx.off {
-			recs = s.scan(words, limit)
+			recs = s.scanLocked(words, limit)
 		} else {
 			recs = s.idx.search(words, limit)
 		}
@@ -206,10 +206,9 @@ func (s *Store) Search(ctx context.Context, user string, words []string, limit i
 	return f, recs, nil
 }
 
-// scan answers a SEARCH by reading every published list: what the index
-// saves (the benchmarks' baseline, and the tests' reference). Called with
-// s.mu held.
-func (s *Store) scan(words []string, limit int) []wire.SearchRecord {
+// scanLocked answers a SEARCH by reading every published list: what the
+// index saves (the benchmarks' baseline, and the tests' reference).
+func (s *Store) scanLocked(words []string, limit int) []wire.SearchRecord {
 	var recs []wire.SearchRecord
 	s.conns.each(func(u string, _ addr) {
 		s.files[u].each(func(f, d string) {
@@ -221,10 +220,10 @@ func (s *Store) scan(words []string, limit int) []wire.SearchRecord {
 	return recs
 }
 
-// connRecords returns the connected users, in the order they connected:
+// connRecordsLocked returns the connected users, in the order they connected:
 // one slice, shared by every caller until the connections change (it must
-// not be modified). Called with s.mu held.
-func (s *Store) connRecords() []wire.UserRecord {
+// not be modified).
+func (s *Store) connRecordsLocked() []wire.UserRecord {
 	if s.connsSnap == nil || s.connsSnapVersion != s.conns.version {
 		snap := make([]wire.UserRecord, 0, s.conns.len())
 		s.conns.each(func(u string, a addr) { snap = append(snap, userRecord(u, a)) })
@@ -245,10 +244,10 @@ type fileList struct {
 
 func newFileList() *fileList { return &fileList{omap: newOmap[string]()} }
 
-// fileRecords returns a published list (nil: not connected, an empty
+// fileRecordsLocked returns a published list (nil: not connected, an empty
 // list), in publishing order: one slice, shared by every caller until the
-// list changes (it must not be modified). Called with s.mu held.
-func fileRecords(list *fileList) []wire.FileRecord {
+// list changes (it must not be modified).
+func fileRecordsLocked(list *fileList) []wire.FileRecord {
 	if list == nil {
 		return []wire.FileRecord{}
 	}

@@ -91,8 +91,9 @@ type Store struct {
 
 	stats Stats
 
-	wake    chan struct{}
-	stopped chan struct{}
+	wake     chan struct{}
+	stopped  chan struct{}
+	closeErr error // set by the committer before stopped is closed
 }
 
 // Open loads the directory from opts.Dir (creating the folder and empty
@@ -146,7 +147,9 @@ func Open(opts Options) (*Store, error) {
 }
 
 // Close waits for the pending changes to be written and stops the
-// committer. Calls after Close return ErrClosed.
+// committer. When the last write failed (its changes were refused, or
+// their outcome is unknown when even the undo failed), Close returns that
+// error. Calls after Close return ErrClosed.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -158,7 +161,7 @@ func (s *Store) Close() error {
 	s.kick()
 	<-s.stopped
 	s.unlock()
-	return nil
+	return s.closeErr
 }
 
 // unlock releases the data folder for another server.
@@ -177,9 +180,9 @@ func (s *Store) kick() {
 	}
 }
 
-// change returns the pending batch for one more operation, whose undo is
-// registered with it. Called with s.mu held.
-func (s *Store) change(undo func()) *batch {
+// changeLocked returns the pending batch for one more operation, whose undo is
+// registered with it.
+func (s *Store) changeLocked(undo func()) *batch {
 	b := s.pending
 	b.ops++
 	b.undo = append(b.undo, undo)

@@ -286,3 +286,27 @@ func TestStoreUndoFails(t *testing.T) {
 }
 
 var _ = io.Discard
+
+// TestCloseReportsLastWrite: when the last batch written failed, Close
+// says so; when a later one succeeded, it does not.
+func TestCloseReportsLastWrite(t *testing.T) {
+	for _, repaired := range []bool{false, true} {
+		s := undoState(t, t.TempDir())
+		s.mu.Lock()
+		s.fault = func(step, path string) error { return errors.New("injected: disk broken") }
+		s.mu.Unlock()
+		if o := s.Register("z"); o == wire.OK {
+			t.Fatal("REGISTER acknowledged on a broken disk")
+		}
+		s.mu.Lock()
+		s.fault = nil
+		s.mu.Unlock()
+		if repaired {
+			expect(t, "register y", s.Register("y"), wire.OK)
+		}
+		err := s.Close()
+		if repaired && err != nil || !repaired && (err == nil || !strings.Contains(err.Error(), "injected: disk broken")) {
+			t.Errorf("repaired %v: Close = %v", repaired, err)
+		}
+	}
+}

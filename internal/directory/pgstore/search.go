@@ -155,10 +155,8 @@ func byteas(words []string) [][]byte {
 // that order: else, for a word many files hold, PostgreSQL walks the
 // owners in connection order and each one's files in publishing order
 // (conns_seq_key, files_owner_seq_key), filtering, until the LIMIT: fast
-// when the matches are spread (1.9 ms for a word every one of 20,000
-// files holds), but a walk of most files when they are not (a word 30%
-// of the files hold, all of the last owners: 15,000 rows, 5 ms, against
-// 3.6 ms through the index). PostgreSQL still reads the table whole when
+// when the matches are spread, but a walk of most files when they are
+// not (a frequent word held only by the last owners). PostgreSQL still reads the table whole when
 // it expects nearly every file to match: there, the matches are the
 // table.
 //
@@ -169,9 +167,8 @@ func byteas(words []string) [][]byte {
 // sorts, for any words (checked by TestSearchPlan). The first five are
 // custom plans: the same, except for a word nearly every file holds,
 // which PostgreSQL then reads by a Seq Scan of the files, the matches
-// being the table. Measured with 20,000 files (200 owners), one file to
-// 30% of them matching: 0.05 to 3.5 ms prepared, against 0.25 to 3.9 ms
-// planned for each query's words; a word every file holds, 7.6 ms.
+// being the table. The generic plan is no slower than planning each
+// query's words.
 const searchSQL = `
 SELECT r.reg, r.conn, m.owner, m.filename, m.description
 FROM (SELECT EXISTS (SELECT FROM p2p.users WHERE name = $1) AS reg,
