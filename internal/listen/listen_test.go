@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -149,7 +150,10 @@ func TestProxyHeader(t *testing.T) {
 		return string(b)
 	}
 	for _, v := range []byte{1, 2} {
-		if got := ask(t, dialFrom(t, "127.0.0.5", addr), header(v, "10.1.2.3")+"hello."); got != "10.1.2.3 hello." {
+		// A client of its own for each: the server may not have closed
+		// the last one yet, and MaxPerSource is 1.
+		client := fmt.Sprintf("10.1.2.%d", 2+v)
+		if got := ask(t, dialFrom(t, "127.0.0.5", addr), header(v, client)+"hello."); got != client+" hello." {
 			t.Errorf("v%d header from the balancer: %q", v, got)
 		}
 	}
