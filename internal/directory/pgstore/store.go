@@ -102,6 +102,11 @@ type Store struct {
 	// schemaErr is the error of the last schema attempt, until one
 	// succeeds; written with the slot of schema held.
 	schemaErr atomic.Pointer[error]
+
+	// The last decoded LIST_USERS and LIST_CONTENT answers, with their
+	// versions (lists.go).
+	users   atomic.Pointer[usersSnap]
+	content contentCache
 }
 
 // Open connects to the database dsn names (a URL or key=value string, as
