@@ -167,6 +167,9 @@ END $$;
 `},
 	// 2: the SEARCH index (PROTOCOL.md §2, "SEARCH (extension)").
 	{sql: searchIndexSQL, code: fillWords},
+	// 3: file numbers never reused within a connection, for the list
+	// snapshots (lists.go).
+	{sql: fileClockSQL},
 }
 
 // SchemaVersion is the version of the schema this package creates.

@@ -20,7 +20,9 @@
 // row's lock, held to commit: numbers grow in commit order, so an order a
 // reader has seen never changes, at the price of CONNECTs queueing on that
 // row (one commit each; see docs/postgres.md for the measured cost).
-// Publishing order is numbered under the user's row.
+// Publishing order is numbered under the user's row, from a counter in its
+// connection's row. The lists are answered from shared snapshots, each
+// with a version read with the facts (lists.go).
 //
 // Failures. An error means the operation's change did not happen, except
 // in one case: when the connection to the database is lost after the
@@ -102,6 +104,11 @@ type Store struct {
 	// schemaErr is the error of the last schema attempt, until one
 	// succeeds; written with the slot of schema held.
 	schemaErr atomic.Pointer[error]
+
+	// The last decoded LIST_USERS and LIST_CONTENT answers, with their
+	// versions (lists.go).
+	users   atomic.Pointer[usersSnap]
+	content contentCache
 }
 
 // Open connects to the database dsn names (a URL or key=value string, as
