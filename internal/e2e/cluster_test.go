@@ -84,19 +84,27 @@ func do(t *testing.T, addr string, from string, op wire.Op, user string, extra .
 	return string(st.Byte()) + list
 }
 
-// try is do without failing the test: the error says there was no reply.
-func try(addr, from string, op wire.Op, user string, extra ...string) (wire.Status, string, error) {
-	req := wire.Request{Op: op, DateTime: "01/12/2026 20:00:00", Username: user}
+// request is the request op of user, with its operation's fields in
+// extra: the port (CONNECT), the file and its description (PUBLISH), the
+// file (DELETE) or the remote user (LIST_CONTENT).
+func request(op wire.Op, user string, extra ...string) wire.Request {
+	r := wire.Request{Op: op, DateTime: "01/12/2026 20:00:00", Username: user}
 	switch op {
 	case wire.Connect:
-		req.Port = extra[0]
+		r.Port = extra[0]
 	case wire.Publish:
-		req.Filename, req.Description = extra[0], extra[1]
+		r.Filename, r.Description = extra[0], extra[1]
 	case wire.Delete:
-		req.Filename = extra[0]
+		r.Filename = extra[0]
 	case wire.ListContent:
-		req.Remote = extra[0]
+		r.Remote = extra[0]
 	}
+	return r
+}
+
+// try is do without failing the test: the error says there was no reply.
+func try(addr, from string, op wire.Op, user string, extra ...string) (wire.Status, string, error) {
+	req := request(op, user, extra...)
 	cl := client
 	if from != "" {
 		cl.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
@@ -208,8 +216,7 @@ func TestClusterOneState(t *testing.T) {
 	// not a trusted balancer, and sent by a client through HAProxy (the
 	// server then reads HAProxy's header, and the client's as a cop).
 	do(t, f, "", wire.Register, "mallory")
-	connect := wire.Request{Op: wire.Connect, DateTime: "01/12/2026 20:00:00", Username: "mallory", Port: "6000"}
-	body, err := wire.AppendRequest(nil, connect)
+	body, err := wire.AppendRequest(nil, request(wire.Connect, "mallory", "6000"))
 	if err != nil {
 		t.Fatal(err)
 	}

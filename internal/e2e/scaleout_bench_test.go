@@ -109,16 +109,7 @@ func waitPort(b testing.TB, addr string, why func() string) {
 
 // benchReq is the bytes of one request.
 func benchReq(op wire.Op, user string, extra ...string) []byte {
-	r := wire.Request{Op: op, DateTime: "01/12/2026 20:00:00", Username: user}
-	switch op {
-	case wire.Connect:
-		r.Port = extra[0]
-	case wire.Publish:
-		r.Filename, r.Description = extra[0], extra[1]
-	case wire.ListContent:
-		r.Remote = extra[0]
-	}
-	msg, err := wire.AppendRequest(nil, r)
+	msg, err := wire.AppendRequest(nil, request(op, user, extra...))
 	if err != nil {
 		panic(err)
 	}
