@@ -88,42 +88,28 @@ func baselineCopy(b *testing.B, src, dst string) {
 
 // smallBufferPeer serves plain GET_FILE through an 8 KiB buffer, as the
 // original Python peer did: the figure that shows what zero-copy buys.
-func smallBufferPeer(b *testing.B, src string) (addr string, stop func()) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go func() {
+func smallBufferPeer(b *testing.B, src string) (addr string) {
+	return testenv.Serve(b, func(c net.Conn) {
+		// Like an original peer, it knows only plain GET_FILE.
+		if op, _, err := wire.ReadPeerRequest(newByteReader(c)); err != nil || op != wire.GetFile {
+			return
+		}
+		c.Write([]byte("0"))
+		f, _ := os.Open(src)
+		defer f.Close()
+		buf := make([]byte, 8<<10)
 		for {
-			c, err := ln.Accept()
+			n, err := f.Read(buf)
+			if n > 0 {
+				if _, err := c.Write(buf[:n]); err != nil {
+					return
+				}
+			}
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				// Like an original peer, it knows only plain GET_FILE.
-				if op, _, err := wire.ReadPeerRequest(newByteReader(c)); err != nil || op != wire.GetFile {
-					return
-				}
-				c.Write([]byte("0"))
-				f, _ := os.Open(src)
-				defer f.Close()
-				buf := make([]byte, 8<<10)
-				for {
-					n, err := f.Read(buf)
-					if n > 0 {
-						if _, err := c.Write(buf[:n]); err != nil {
-							return
-						}
-					}
-					if err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
-	return ln.Addr().String(), func() { ln.Close() }
+	})
 }
 
 func BenchmarkGetFile(b *testing.B) {
@@ -150,8 +136,7 @@ func BenchmarkGetFile(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer srv.Close()
-	small, stop := smallBufferPeer(b, src)
-	defer stop()
+	small := smallBufferPeer(b, src)
 	dst := filepath.Join(dstDir, "out.bin")
 
 	var base, ours, synced, slow time.Duration
