@@ -335,18 +335,21 @@ func (l *Listener) take(raw net.Conn) bool {
 	src := addrOf(raw.RemoteAddr())
 	trusted := l.trusted(src)
 	key := sourceKey(src)
-	if !trusted && !l.reserve(key) {
-		refuse(raw)
-		return false
-	}
+	// One lock for the closed check, the per-source count and pending:
+	// this runs for every connection accepted.
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		if !trusted {
-			l.unreserve(key)
-		}
 		raw.Close()
 		return false
+	}
+	if !trusted {
+		if n, ok := l.reserveLocked(key); !ok {
+			l.mu.Unlock()
+			l.warnPerSource(key, n)
+			refuse(raw)
+			return false
+		}
 	}
 	l.pending[raw] = struct{}{}
 	l.open.Add(1)
@@ -455,15 +458,27 @@ func (l *Listener) release() {
 // reserve counts one more connection from key, unless key is at the cap.
 func (l *Listener) reserve(key netip.Addr) bool {
 	l.mu.Lock()
+	n, ok := l.reserveLocked(key)
+	l.mu.Unlock()
+	if !ok {
+		l.warnPerSource(key, n)
+	}
+	return ok
+}
+
+// reserveLocked is reserve with l.mu held, without the warning: it
+// reports the count key had.
+func (l *Listener) reserveLocked(key netip.Addr) (int, bool) {
 	n := l.sources[key]
 	if n >= l.cfg.MaxPerSource {
-		l.mu.Unlock()
-		l.warn("max-per-source", "%v has %d connections open (the per-source cap); new ones from it are closed", key, n)
-		return false
+		return n, false
 	}
 	l.sources[key] = n + 1
-	l.mu.Unlock()
-	return true
+	return n, true
+}
+
+func (l *Listener) warnPerSource(key netip.Addr, n int) {
+	l.warn("max-per-source", "%v has %d connections open (the per-source cap); new ones from it are closed", key, n)
 }
 
 func (l *Listener) unreserve(key netip.Addr) {
