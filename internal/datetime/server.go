@@ -65,37 +65,24 @@ func DefaultConfig() Config {
 // withDefaults fills zero fields from DefaultConfig.
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	if c.MaxHeaderBytes <= 0 {
-		c.MaxHeaderBytes = d.MaxHeaderBytes
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = d.MaxBodyBytes
-	}
-	if c.MaxConns <= 0 {
-		c.MaxConns = d.MaxConns
-	}
-	if c.MaxPerSource <= 0 {
-		c.MaxPerSource = d.MaxPerSource
-	}
-	if c.FirstByteTimeout <= 0 {
-		c.FirstByteTimeout = d.FirstByteTimeout
-	}
-	if c.ReadHeaderTimeout <= 0 {
-		c.ReadHeaderTimeout = d.ReadHeaderTimeout
-	}
-	if c.ReadTimeout <= 0 {
-		c.ReadTimeout = d.ReadTimeout
-	}
-	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = d.WriteTimeout
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = d.IdleTimeout
-	}
-	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = d.ShutdownTimeout
-	}
+	fill(&c.MaxHeaderBytes, d.MaxHeaderBytes)
+	fill(&c.MaxBodyBytes, d.MaxBodyBytes)
+	fill(&c.MaxConns, d.MaxConns)
+	fill(&c.MaxPerSource, d.MaxPerSource)
+	fill(&c.FirstByteTimeout, d.FirstByteTimeout)
+	fill(&c.ReadHeaderTimeout, d.ReadHeaderTimeout)
+	fill(&c.ReadTimeout, d.ReadTimeout)
+	fill(&c.WriteTimeout, d.WriteTimeout)
+	fill(&c.IdleTimeout, d.IdleTimeout)
+	fill(&c.ShutdownTimeout, d.ShutdownTimeout)
 	return c
+}
+
+// fill sets *v to def when it is not positive.
+func fill[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // headerSlack is what net/http reads beyond Server.MaxHeaderBytes before it
