@@ -68,10 +68,7 @@ if ! psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database
 fi
 DSN="postgres://postgres@127.0.0.1:$PG_PORT/p2p?sslmode=disable"
 
-./ws-server -p "$WS_PORT" >logs/ws-server.log 2>&1 & pids+=($!)
-./rpc_server -p "$RPC_PORT" >logs/rpc_server.log 2>&1 & pids+=($!)
-wait_port 127.0.0.1 "$WS_PORT" ws-server logs/ws-server.log || exit 1
-wait_port 127.0.0.1 "$RPC_PORT" rpc_server logs/rpc_server.log || exit 1
+start_services || exit 1
 for n in 1 2; do
   port=S${n}_PORT
   LOG_RPC_IP=127.0.0.1 LOG_RPC_PORT=$RPC_PORT \

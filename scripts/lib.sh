@@ -1,4 +1,4 @@
-# Shared shell helpers for run.sh and demo.sh (sourced, not run).
+# Shared shell helpers for run.sh, cluster.sh and demo.sh (sourced, not run).
 
 # wait_port HOST PORT NAME LOGFILE: wait up to 10 s for a TCP listener.
 wait_port() {
@@ -18,4 +18,14 @@ port_free() {
     echo "error: port $1 (for $2) is already in use; stop what holds it (ss -ltnp 'sport = :$1') or pick another" >&2
     return 1
   fi
+}
+
+# start_services: start ws-server on WS_PORT and rpc_server on RPC_PORT in
+# the background (logs in logs/, their pids added to the caller's pids
+# array) and wait until both listen.
+start_services() {
+  ./ws-server -p "$WS_PORT" >logs/ws-server.log 2>&1 & pids+=($!)
+  ./rpc_server -p "$RPC_PORT" >logs/rpc_server.log 2>&1 & pids+=($!)
+  wait_port 127.0.0.1 "$WS_PORT" ws-server logs/ws-server.log &&
+    wait_port 127.0.0.1 "$RPC_PORT" rpc_server logs/rpc_server.log
 }

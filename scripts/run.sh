@@ -22,10 +22,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-./ws-server -p "$WS_PORT" >logs/ws-server.log 2>&1 & pids+=($!)
-./rpc_server -p "$RPC_PORT" >logs/rpc_server.log 2>&1 & pids+=($!)
-wait_port 127.0.0.1 "$WS_PORT" ws-server logs/ws-server.log || exit 1
-wait_port 127.0.0.1 "$RPC_PORT" rpc_server logs/rpc_server.log || exit 1
+start_services || exit 1
 LOG_RPC_IP=${LOG_RPC_IP:-127.0.0.1} LOG_RPC_PORT=${LOG_RPC_PORT:-$RPC_PORT} \
   ./server -p "$PORT" >logs/server.log 2>&1 & pids+=($!)
 wait_port 127.0.0.1 "$PORT" server logs/server.log || exit 1
