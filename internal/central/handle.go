@@ -136,23 +136,17 @@ func listReply[T any](ctx context.Context, s *Server, r reply, recs []T, encodab
 	if len(recs) == 0 {
 		return r, nil
 	}
-	var err error
-	r.release, err = s.take(ctx, listKey{&recs[0], len(recs)}, len(recs)*size)
-	return r, err
+	release, ok := s.budget.acquire(ctx, listKey{&recs[0], len(recs)}, int64(len(recs)*size))
+	if !ok {
+		return reply{}, errNoBudget
+	}
+	r.release = release
+	return r, nil
 }
 
 // errNoBudget is a list that could not get its share of the reply budget
 // before its deadline.
 var errNoBudget = errors.New("central: reply budget exhausted")
-
-// take acquires size bytes of the reply budget for the list key.
-func (s *Server) take(ctx context.Context, key listKey, size int) (func(), error) {
-	release, ok := s.budget.acquire(ctx, key, int64(size))
-	if !ok {
-		return nil, errNoBudget
-	}
-	return release, nil
-}
 
 // peerIP is the dotted IPv4 address the request came from (getpeername),
 // or "" when there is none that fits the ip field.
