@@ -93,45 +93,24 @@ func (s *Server) answer(req wire.Request, ip string) reply {
 	case wire.ListUsers:
 		var recs []wire.UserRecord
 		if recs, err = d.ListUsers(ctx, req.Username); err == nil {
-			if !usersEncodable(recs) {
-				err = directory.ErrInvalid
-				break
-			}
-			r := reply{status: wire.StatusOK, list: usersList, users: recs}
-			if len(recs) == 0 {
-				return r
-			}
-			if r.release, err = s.take(ctx, listKey{&recs[0], len(recs)}, len(recs)*wire.UserRecordSize); err == nil {
+			var r reply
+			if r, err = listReply(ctx, s, reply{list: usersList, users: recs}, recs, usersEncodable(recs), wire.UserRecordSize); err == nil {
 				return r
 			}
 		}
 	case wire.ListContent:
 		var recs []wire.FileRecord
 		if recs, err = d.ListContent(ctx, req.Username, req.Remote); err == nil {
-			if !filesEncodable(recs) {
-				err = directory.ErrInvalid
-				break
-			}
-			r := reply{status: wire.StatusOK, list: filesList, files: recs}
-			if len(recs) == 0 {
-				return r
-			}
-			if r.release, err = s.take(ctx, listKey{&recs[0], len(recs)}, len(recs)*wire.FileRecordSize); err == nil {
+			var r reply
+			if r, err = listReply(ctx, s, reply{list: filesList, files: recs}, recs, filesEncodable(recs), wire.FileRecordSize); err == nil {
 				return r
 			}
 		}
 	case wire.Search:
 		var recs []wire.SearchRecord
 		if recs, err = d.Search(ctx, req.Username, req.Words); err == nil {
-			if !matchesEncodable(recs) {
-				err = directory.ErrInvalid
-				break
-			}
-			r := reply{status: wire.StatusOK, list: matchesList, matches: recs}
-			if len(recs) == 0 {
-				return r
-			}
-			if r.release, err = s.take(ctx, listKey{&recs[0], len(recs)}, len(recs)*wire.SearchRecordSize); err == nil {
+			var r reply
+			if r, err = listReply(ctx, s, reply{list: matchesList, matches: recs}, recs, matchesEncodable(recs), wire.SearchRecordSize); err == nil {
 				return r
 			}
 		}
@@ -146,18 +125,28 @@ func (s *Server) answer(req wire.Request, ip string) reply {
 	return reply{status: wire.StatusFor(req.Op, directory.OutcomeOf(err))}
 }
 
+// listReply is r, the '0' reply carrying the list recs (each size bytes
+// on the wire), once every record is encodable and the list holds its
+// share of the reply budget.
+func listReply[T any](ctx context.Context, s *Server, r reply, recs []T, encodable bool, size int) (reply, error) {
+	if !encodable {
+		return reply{}, directory.ErrInvalid
+	}
+	r.status = wire.StatusOK
+	if len(recs) == 0 {
+		return r, nil
+	}
+	release, ok := s.budget.acquire(ctx, listKey{&recs[0], len(recs)}, int64(len(recs)*size))
+	if !ok {
+		return reply{}, errNoBudget
+	}
+	r.release = release
+	return r, nil
+}
+
 // errNoBudget is a list that could not get its share of the reply budget
 // before its deadline.
 var errNoBudget = errors.New("central: reply budget exhausted")
-
-// take acquires size bytes of the reply budget for the list key.
-func (s *Server) take(ctx context.Context, key listKey, size int) (func(), error) {
-	release, ok := s.budget.acquire(ctx, key, int64(size))
-	if !ok {
-		return nil, errNoBudget
-	}
-	return release, nil
-}
 
 // peerIP is the dotted IPv4 address the request came from (getpeername),
 // or "" when there is none that fits the ip field.

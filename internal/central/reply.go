@@ -44,42 +44,36 @@ var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeB
 // wire: it is never built whole).
 func (r *reply) writeTo(w *bufio.Writer) error {
 	w.WriteByte(r.status.Byte())
+	var err error
 	switch r.list {
 	case usersList:
-		w.Write(wire.AppendCount(w.AvailableBuffer(), uint32(len(r.users))))
-		for i := 0; i < len(r.users); {
-			buf := w.AvailableBuffer()
-			for ; i < len(r.users) && cap(buf)-len(buf) >= wire.UserRecordSize; i++ {
-				buf, _ = wire.AppendUserRecord(buf, r.users[i]) // checked by usersEncodable
-			}
-			if err := flushIfFull(w, buf); err != nil {
-				return err
-			}
-		}
+		err = writeList(w, r.users, wire.UserRecordSize, wire.AppendUserRecord) // checked by usersEncodable
 	case filesList:
-		w.Write(wire.AppendCount(w.AvailableBuffer(), uint32(len(r.files))))
-		for i := 0; i < len(r.files); {
-			buf := w.AvailableBuffer()
-			for ; i < len(r.files) && cap(buf)-len(buf) >= wire.FileRecordSize; i++ {
-				buf, _ = wire.AppendFileRecord(buf, r.files[i])
-			}
-			if err := flushIfFull(w, buf); err != nil {
-				return err
-			}
-		}
+		err = writeList(w, r.files, wire.FileRecordSize, wire.AppendFileRecord)
 	case matchesList:
-		w.Write(wire.AppendCount(w.AvailableBuffer(), uint32(len(r.matches))))
-		for i := 0; i < len(r.matches); {
-			buf := w.AvailableBuffer()
-			for ; i < len(r.matches) && cap(buf)-len(buf) >= wire.SearchRecordSize; i++ {
-				buf, _ = wire.AppendSearchRecord(buf, r.matches[i])
-			}
-			if err := flushIfFull(w, buf); err != nil {
-				return err
-			}
-		}
+		err = writeList(w, r.matches, wire.SearchRecordSize, wire.AppendSearchRecord)
+	}
+	if err != nil {
+		return err
 	}
 	return w.Flush()
+}
+
+// writeList writes the count, then recs, each size bytes on the wire, as
+// many at a time as fit w's free space. The records have been checked:
+// appending one cannot fail.
+func writeList[T any](w *bufio.Writer, recs []T, size int, appendRec func([]byte, T) ([]byte, error)) error {
+	w.Write(wire.AppendCount(w.AvailableBuffer(), uint32(len(recs))))
+	for i := 0; i < len(recs); {
+		buf := w.AvailableBuffer()
+		for ; i < len(recs) && cap(buf)-len(buf) >= size; i++ {
+			buf, _ = appendRec(buf, recs[i])
+		}
+		if err := flushIfFull(w, buf); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // flushIfFull hands buf (from w.AvailableBuffer) to w, and flushes when no

@@ -70,25 +70,23 @@ func Words(fields ...string) []string {
 
 // Holds reports whether every one of words (folded, as Words gives them)
 // is a word of the fields: what Words(fields...) would include, found
-// without building it (no allocation).
+// without building it (no allocation). Up to 64 words take one pass over
+// the fields (a SEARCH checks every candidate this way: one scan, not one
+// per word); more take one pass per group of 64.
 func Holds(words []string, fields ...string) bool {
-	if len(words) == 0 {
-		return true
-	}
-	if len(words) > 64 {
-		for _, w := range words {
-			if !holds(w, fields) {
-				return false
-			}
+	for len(words) > 64 {
+		if !holds64(words[:64], fields) {
+			return false
 		}
-		return true
+		words = words[64:]
 	}
-	// One pass over the fields' words, ticking off the query's (a SEARCH
-	// checks every candidate this way: one scan, not one per word).
-	all := uint64(1)<<len(words) - 1
-	if len(words) == 64 {
-		all = ^uint64(0)
-	}
+	return len(words) == 0 || holds64(words, fields)
+}
+
+// holds64 is Holds for 1..64 words: one pass over the fields' words,
+// ticking off the query's in a bit set.
+func holds64(words []string, fields []string) bool {
+	all := ^uint64(0) >> (64 - len(words))
 	var found uint64
 	for _, s := range fields {
 		for i := 0; i < len(s); {
@@ -106,27 +104,6 @@ func Holds(words []string, fields ...string) bool {
 						return true
 					}
 				}
-			}
-			i = j
-		}
-	}
-	return false
-}
-
-// holds reports whether the folded word w is a word of the fields.
-func holds(w string, fields []string) bool {
-	for _, s := range fields {
-		for i := 0; i < len(s); {
-			if !IsWordByte(s[i]) {
-				i++
-				continue
-			}
-			j := i + 1
-			for j < len(s) && IsWordByte(s[j]) {
-				j++
-			}
-			if j-i == len(w) && equalFolded(s[i:j], w) {
-				return true
 			}
 			i = j
 		}

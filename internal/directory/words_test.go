@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -54,6 +55,26 @@ func TestHolds(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { Holds(have, fields...) }); n != 0 {
 		t.Errorf("Holds allocates %v times", n)
+	}
+}
+
+// TestHoldsMany: more than 64 query words (a 256-byte words field holds up
+// to 128) are checked in groups of 64, a miss in any group failing.
+func TestHoldsMany(t *testing.T) {
+	var words []string
+	for i := range 130 {
+		words = append(words, "w"+strconv.Itoa(i))
+	}
+	field := strings.ToUpper(strings.Join(words, " "))
+	if !Holds(words, field) {
+		t.Error("Holds of 130 words present")
+	}
+	for _, miss := range []int{0, 63, 64, 127, 128, 129} {
+		q := append([]string(nil), words...)
+		q[miss] = "absent"
+		if Holds(q, field) {
+			t.Errorf("Holds with word %d absent = true", miss)
+		}
 	}
 }
 

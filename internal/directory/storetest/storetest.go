@@ -498,6 +498,32 @@ func testMaxFiles(t *testing.T, e *env) {
 	}
 }
 
+// race runs f on every one of ds at once (each racer waits for a common
+// start) and returns how many succeeded and the others' errors.
+func race(ds []*directory.Directory, f func(d *directory.Directory) error) (won int, others []error) {
+	errs := make([]error, len(ds))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, d := range ds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = f(d)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		if err == nil {
+			won++
+		} else {
+			others = append(others, err)
+		}
+	}
+	return won, others
+}
+
 // testRacingRegister: racers registering one name (over several stores
 // when they can share a state): exactly one succeeds, the others are told
 // it is in use.
@@ -506,25 +532,9 @@ func testRacingRegister(t *testing.T, e *env) {
 	ds := e.directories(racers)
 	for round := range 5 {
 		name := fmt.Sprintf("racer%d", round)
-		errs := make([]error, racers)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range racers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				errs[i] = ds[i].Register(bg, name)
-			}()
-		}
-		close(start)
-		wg.Wait()
-		won := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				won++
-			case !errors.Is(err, directory.ErrUserInUse):
+		won, others := race(ds, func(d *directory.Directory) error { return d.Register(bg, name) })
+		for _, err := range others {
+			if !errors.Is(err, directory.ErrUserInUse) {
 				t.Errorf("round %d: a racer got %v", round, err)
 			}
 		}
@@ -541,30 +551,7 @@ func testRacingPublish(t *testing.T, e *env) {
 	const racers = 8
 	ds := e.directories(racers)
 	e.ok(register("a"))
-	run := func(f func(d *directory.Directory) error) (won int, others []error) {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		start := make(chan struct{})
-		for i := range racers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				err := f(ds[i])
-				mu.Lock()
-				defer mu.Unlock()
-				if err == nil {
-					won++
-				} else {
-					others = append(others, err)
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
-		return
-	}
-	won, others := run(func(d *directory.Directory) error { return d.Connect(bg, "a", "10.0.0.1", "1") })
+	won, others := race(ds, func(d *directory.Directory) error { return d.Connect(bg, "a", "10.0.0.1", "1") })
 	if won != 1 {
 		t.Errorf("%d racing CONNECTs succeeded, want 1", won)
 	}
@@ -573,7 +560,7 @@ func testRacingPublish(t *testing.T, e *env) {
 			t.Errorf("a racing CONNECT got %v", err)
 		}
 	}
-	won, others = run(func(d *directory.Directory) error { return d.Publish(bg, "a", "f", "d") })
+	won, others = race(ds, func(d *directory.Directory) error { return d.Publish(bg, "a", "f", "d") })
 	if won != 1 {
 		t.Errorf("%d racing PUBLISHes succeeded, want 1", won)
 	}
