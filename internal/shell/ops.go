@@ -7,7 +7,6 @@ import (
 	"net"
 
 	"p2p/internal/peer"
-	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -162,7 +161,7 @@ func (s *Shell) fetchUsers(ctx context.Context, dt string, printList bool, want 
 	listed := s.printList(wire.ListUsers, sp, func(v []string, out *lineBatch) {
 		users.add(v[0])
 		if printList {
-			out.line("\t" + show.Value(v[0]) + " " + show.Value(v[1]) + " " + show.Value(v[2]))
+			out.record(false, v...)
 		}
 		if j != nil {
 			j.object("Username", v[0], "IP address", v[1], "Port", v[2])
@@ -274,7 +273,7 @@ func (s *Shell) listContent(ctx context.Context, args []string) {
 	files := s.names.newFileBatch()
 	req := wire.Request{Op: wire.ListContent, Username: s.User(), Remote: args[0]}
 	if s.callList(ctx, req, fileList, func(v []string, out *lineBatch) {
-		out.line("\t" + show.Value(v[0]) + " \"" + show.Value(v[1]) + "\"")
+		out.record(true, v...)
 		files.add(args[0], v[0])
 	}) {
 		s.names.setFiles(args[0], files)

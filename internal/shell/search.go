@@ -3,7 +3,6 @@ package shell
 import (
 	"context"
 
-	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -17,7 +16,7 @@ func (s *Shell) search(ctx context.Context, args []string) {
 	found := s.names.newFileBatch()
 	req := wire.Request{Op: wire.Search, Username: s.User(), Words: args[0]}
 	if s.callList(ctx, req, searchList, func(v []string, out *lineBatch) {
-		out.line("\t" + show.Value(v[0]) + " " + show.Value(v[1]) + " \"" + show.Value(v[2]) + "\"")
+		out.record(true, v...)
 		found.add(v[0], v[1])
 	}) {
 		s.names.addFiles(found)
