@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,15 +85,7 @@ func runListClient(t *testing.T, bin, server, dir, line string) ([]string, int) 
 		lines = append(lines, sc.Text())
 		ended = len(lines) > 2 && sc.Text() == "REGISTER OK"
 	}
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(status)
-	if m == nil {
-		t.Fatalf("no VmHWM in %s", status)
-	}
-	kb, _ := strconv.Atoi(string(m[1]))
+	kb := peakRSS(t, cmd.Process.Pid)
 	stdin.Close()
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("exit: %v; stderr: %s", err, stderr.String())

@@ -136,15 +136,7 @@ func TestPeakRSS(t *testing.T) {
 	if got := next(); got != "GET_FILE OK" {
 		t.Fatalf("GET_FILE: %q; stderr: %s", got, stderr.String())
 	}
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(status)
-	if m == nil {
-		t.Fatalf("no VmHWM in %s", status)
-	}
-	kb, _ := strconv.Atoi(string(m[1]))
+	kb := peakRSS(t, cmd.Process.Pid)
 	t.Logf("peak RSS of the receiving client: %d KiB for a %d MiB file", kb, size>>20)
 	if kb*1024 > limit {
 		t.Errorf("peak RSS %d KiB > %d KiB", kb, limit>>10)
@@ -160,6 +152,22 @@ func TestPeakRSS(t *testing.T) {
 	if strings.ContainsAny(stderr.String(), "\r\x1b%") {
 		t.Errorf("progress on a stderr that is no terminal: %q", stderr.String())
 	}
+}
+
+// peakRSS reads the peak resident set (VmHWM), in KiB, of the running
+// process pid from /proc.
+func peakRSS(t *testing.T, pid int) int {
+	t.Helper()
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(status)
+	if m == nil {
+		t.Fatalf("no VmHWM in %s", status)
+	}
+	kb, _ := strconv.Atoi(string(m[1]))
+	return kb
 }
 
 // TestSignalDisconnects: SIGINT and SIGTERM act like QUIT.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"p2p/internal/directory"
 	"p2p/internal/show"
 	"p2p/internal/wire"
 )
@@ -153,15 +152,6 @@ func (s *Shell) Exec(ctx context.Context, line string) (quit bool) {
 			s.out.line(wire.FailLine(c.name))
 			return false
 		}
-	}
-	// The user a REGISTER, UNREGISTER, CONNECT or DISCONNECT names
-	// becomes the user of the JSON files' names (§7): one that is no
-	// safe file name (directory.SafeName, the server's own rule) is
-	// refused here, whatever a server would accept.
-	if names := c.name == wire.Register || c.name == wire.Unregister || c.name == wire.Connect || c.name == wire.Disconnect; names && !directory.SafeName(args[0]) {
-		s.out.errline(fmt.Sprintf("%s: the username %s cannot be part of a file name (it is empty, \".\" or \"..\", holds '/', '\\' or a control character, or is longer than %d bytes; nothing sent)", c.name, show.Quoted(args[0]), directory.MaxUsernameLen))
-		s.out.line(wire.FailLine(c.name))
-		return false
 	}
 	c.run(s, ctx, args)
 	s.syncNames()

@@ -59,7 +59,7 @@ type names struct {
 	fileFor   string
 	fileRead  bool
 	// files are the known remote files, by owner; nfiles counts them all.
-	files  map[string]map[string]struct{}
+	files  fileSet
 	nfiles int
 	// me is the user requests carry, own the users this client is
 	// connected as and the last one named, published the current user's
@@ -70,7 +70,7 @@ type names struct {
 }
 
 func newNames(dir string) *names {
-	return &names{dir: dir, files: map[string]map[string]struct{}{}}
+	return &names{dir: dir, files: fileSet{}}
 }
 
 // completable reports whether name may be offered (see above).
@@ -95,26 +95,34 @@ func (n *names) setUsers(l *nameList) {
 	n.mu.Unlock()
 }
 
+// fileSet holds remote file names by owner.
+type fileSet map[string]map[string]struct{}
+
+// add puts (user, file) in the set and reports whether it was new.
+func (fs fileSet) add(user, file string) bool {
+	set := fs[user]
+	if set == nil {
+		set = map[string]struct{}{}
+		fs[user] = set
+	}
+	if _, ok := set[file]; ok {
+		return false
+	}
+	set[file] = struct{}{}
+	return true
+}
+
 // fileBatch collects the (owner, file) pairs of one list reply, at most
 // maxNames of them.
 type fileBatch struct {
-	files map[string]map[string]struct{}
+	files fileSet
 	n     int
 }
 
-func (n *names) newFileBatch() *fileBatch { return &fileBatch{files: map[string]map[string]struct{}{}} }
+func (n *names) newFileBatch() *fileBatch { return &fileBatch{files: fileSet{}} }
 
 func (b *fileBatch) add(user, file string) {
-	if b.n >= maxNames || !completable(user) || !completable(file) {
-		return
-	}
-	set := b.files[user]
-	if set == nil {
-		set = map[string]struct{}{}
-		b.files[user] = set
-	}
-	if _, ok := set[file]; !ok {
-		set[file] = struct{}{}
+	if b.n < maxNames && completable(user) && completable(file) && b.files.add(user, file) {
 		b.n++
 	}
 }
@@ -141,13 +149,7 @@ func (n *names) mergeLocked(b *fileBatch) {
 			if n.nfiles >= maxNames {
 				return
 			}
-			set := n.files[user]
-			if set == nil {
-				set = map[string]struct{}{}
-				n.files[user] = set
-			}
-			if _, ok := set[f]; !ok {
-				set[f] = struct{}{}
+			if n.files.add(user, f) {
 				n.nfiles++
 			}
 		}

@@ -16,15 +16,11 @@ import (
 // (directory.SafeName: no '/', no "..", no control byte...): a server that
 // accepted "../x" must not make the client write outside its folder.
 func (s *Shell) usersPath(user string) (string, error) {
-	return s.jsonPath("listusers-", user)
+	return jsonFile(s.cfg.Dir, "listusers-", user)
 }
 
 func (s *Shell) publishedPath(user string) (string, error) {
-	return s.jsonPath("published-", user)
-}
-
-func (s *Shell) jsonPath(prefix, user string) (string, error) {
-	return jsonFile(s.cfg.Dir, prefix, user)
+	return jsonFile(s.cfg.Dir, "published-", user)
 }
 
 // jsonFile is the path of the JSON file prefix+user+".json" in dir.

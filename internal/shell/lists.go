@@ -13,7 +13,7 @@ import (
 	"p2p/internal/tempfile"
 )
 
-// A list reply (LIST_USERS, LIST_CONTENT) may announce up to
+// A list reply (LIST_USERS, LIST_CONTENT, SEARCH) may announce up to
 // wire.MaxListRecords records, hundreds of megabytes. The client never holds
 // one in memory: the records go to a spool file as they are read, and only
 // once the whole list has arrived (else the command fails and nothing of
@@ -55,7 +55,7 @@ func (sp *spool) add(values ...string) error {
 }
 
 // each calls fn with the values of every record, in order.
-func (sp *spool) each(fn func(values []string) error) error {
+func (sp *spool) each(fn func(values []string)) error {
 	if err := sp.w.Flush(); err != nil {
 		return fmt.Errorf("keeping the list: %w", err)
 	}
@@ -72,14 +72,17 @@ func (sp *spool) each(fn func(values []string) error) error {
 			}
 			values[i] = v[:len(v)-1]
 		}
-		if err := fn(values); err != nil {
-			return err
-		}
+		fn(values)
 	}
 	return nil
 }
 
-func (sp *spool) close() { sp.f.Close() }
+// close drops the spool; a nil spool (none was made) is fine.
+func (sp *spool) close() {
+	if sp != nil {
+		sp.f.Close()
+	}
+}
 
 // jsonWriter writes one of the JSON files of §7 as it goes: an array of
 // objects of string values, keys in the given order, in the layout

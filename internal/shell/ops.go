@@ -7,7 +7,6 @@ import (
 	"net"
 
 	"p2p/internal/peer"
-	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -129,19 +128,9 @@ func (s *Shell) listUsers(ctx context.Context, _ []string) {
 func (s *Shell) fetchUsers(ctx context.Context, dt string, printList bool, want string) (addr string, ok bool) {
 	u := s.User()
 	var sp *spool
-	defer func() {
-		if sp != nil {
-			sp.close()
-		}
-	}()
+	defer func() { sp.close() }()
 	req := wire.Request{Op: wire.ListUsers, DateTime: dt, Username: u}
-	read := func(r io.Reader) (err error) {
-		sp, err = s.spoolList(r, 3, wire.UserRecordSize, func(r io.Reader, buf []byte) ([]string, error) {
-			rec, err := wire.ReadUserRecord(r, buf)
-			return []string{rec.Username, rec.IP, rec.Port}, err
-		})
-		return err
-	}
+	read := s.spoolInto(&sp, userList)
 	var st wire.Status
 	if printList {
 		if st, ok = s.send(ctx, req, read); !ok {
@@ -168,12 +157,11 @@ func (s *Shell) fetchUsers(ctx context.Context, dt string, printList bool, want 
 	} else {
 		j = newJSONWriter(path)
 	}
-	out := s.out.lines()
 	var users nameList
-	err := sp.each(func(v []string) error {
+	listed := s.printList(wire.ListUsers, sp, func(v []string, out *lineBatch) {
 		users.add(v[0])
 		if printList {
-			out.line("\t" + show.Value(v[0]) + " " + show.Value(v[1]) + " " + show.Value(v[2]))
+			out.record(false, v...)
 		}
 		if j != nil {
 			j.object("Username", v[0], "IP address", v[1], "Port", v[2])
@@ -181,11 +169,8 @@ func (s *Shell) fetchUsers(ctx context.Context, dt string, printList bool, want 
 		if addr == "" && want != "" && v[0] == want {
 			addr = net.JoinHostPort(v[1], v[2])
 		}
-		return nil
 	})
-	out.flush()
-	if err != nil {
-		s.out.errline("LIST_USERS: " + err.Error())
+	if !listed {
 		if j != nil {
 			j.abort()
 		}
@@ -200,21 +185,79 @@ func (s *Shell) fetchUsers(ctx context.Context, dt string, printList bool, want 
 	return addr, true
 }
 
-// spoolList reads a list's count and records (recSize bytes each, of
-// fields values, decoded by read) into a spool, so that a list of any
-// length is read with bounded memory.
-func (s *Shell) spoolList(r io.Reader, fields, recSize int, read func(io.Reader, []byte) ([]string, error)) (*spool, error) {
+// A listKind is how the records of one list reply are read: each is size
+// bytes on the wire and fields values, which read decodes.
+type listKind struct {
+	fields, size int
+	read         func(r io.Reader, buf []byte) ([]string, error)
+}
+
+// The list replies of §2: LIST_USERS, LIST_CONTENT and SEARCH.
+var (
+	userList = listKind{3, wire.UserRecordSize, func(r io.Reader, buf []byte) ([]string, error) {
+		rec, err := wire.ReadUserRecord(r, buf)
+		return []string{rec.Username, rec.IP, rec.Port}, err
+	}}
+	fileList = listKind{2, wire.FileRecordSize, func(r io.Reader, buf []byte) ([]string, error) {
+		rec, err := wire.ReadFileRecord(r, buf)
+		return []string{rec.Filename, rec.Description}, err
+	}}
+	searchList = listKind{3, wire.SearchRecordSize, func(r io.Reader, buf []byte) ([]string, error) {
+		rec, err := wire.ReadSearchRecord(r, buf)
+		return []string{rec.Username, rec.Filename, rec.Description}, err
+	}}
+)
+
+// spoolInto returns the reader of a list reply of kind k (for call, send
+// or exchange): it spools the list into *sp.
+func (s *Shell) spoolInto(sp **spool, k listKind) func(io.Reader) error {
+	return func(r io.Reader) (err error) {
+		*sp, err = s.spoolList(r, k)
+		return err
+	}
+}
+
+// callList runs a list request (call) and, on OK, hands each record of
+// the list to fn with the batch for its lines (printList). It reports
+// whether the whole list was shown.
+func (s *Shell) callList(ctx context.Context, req wire.Request, k listKind, fn func(v []string, out *lineBatch)) bool {
+	var sp *spool
+	defer func() { sp.close() }()
+	st, ok := s.call(ctx, req, s.spoolInto(&sp, k))
+	if !ok || st != wire.StatusOK {
+		return false
+	}
+	return s.printList(req.Op, sp, fn)
+}
+
+// printList hands each record of sp, in order, to fn with a batch for the
+// lines it prints. When the spool cannot be read back it reports why (for
+// op) and false.
+func (s *Shell) printList(op wire.Op, sp *spool, fn func(v []string, out *lineBatch)) bool {
+	out := s.out.lines()
+	err := sp.each(func(v []string) { fn(v, out) })
+	out.flush()
+	if err != nil {
+		s.out.errline(string(op) + ": " + err.Error())
+		return false
+	}
+	return true
+}
+
+// spoolList reads a list's count and records (of kind k) into a spool, so
+// that a list of any length is read with bounded memory.
+func (s *Shell) spoolList(r io.Reader, k listKind) (*spool, error) {
 	n, err := wire.ReadListCount(r)
 	if err != nil {
 		return nil, err
 	}
-	sp, err := newSpool(s.cfg.Dir, fields)
+	sp, err := newSpool(s.cfg.Dir, k.fields)
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, recSize)
+	buf := make([]byte, k.size)
 	for i := range n {
-		v, err := read(r, buf)
+		v, err := k.read(r, buf)
 		if err == nil {
 			err = sp.add(v...)
 		}
@@ -227,33 +270,12 @@ func (s *Shell) spoolList(r io.Reader, fields, recSize int, read func(io.Reader,
 }
 
 func (s *Shell) listContent(ctx context.Context, args []string) {
-	var sp *spool
-	defer func() {
-		if sp != nil {
-			sp.close()
-		}
-	}()
-	st, ok := s.call(ctx, wire.Request{Op: wire.ListContent, Username: s.User(), Remote: args[0]}, func(r io.Reader) (err error) {
-		sp, err = s.spoolList(r, 2, wire.FileRecordSize, func(r io.Reader, buf []byte) ([]string, error) {
-			rec, err := wire.ReadFileRecord(r, buf)
-			return []string{rec.Filename, rec.Description}, err
-		})
-		return err
-	})
-	if !ok || st != wire.StatusOK {
-		return
-	}
-	out := s.out.lines()
 	files := s.names.newFileBatch()
-	err := sp.each(func(v []string) error {
-		out.line("\t" + show.Value(v[0]) + " \"" + show.Value(v[1]) + "\"")
+	req := wire.Request{Op: wire.ListContent, Username: s.User(), Remote: args[0]}
+	if s.callList(ctx, req, fileList, func(v []string, out *lineBatch) {
+		out.record(true, v...)
 		files.add(args[0], v[0])
-		return nil
-	})
-	out.flush()
-	if err != nil {
-		s.out.errline("LIST_CONTENT: " + err.Error())
-		return
+	}) {
+		s.names.setFiles(args[0], files)
 	}
-	s.names.setFiles(args[0], files)
 }

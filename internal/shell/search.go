@@ -2,9 +2,7 @@ package shell
 
 import (
 	"context"
-	"io"
 
-	"p2p/internal/show"
 	"p2p/internal/wire"
 )
 
@@ -15,33 +13,12 @@ import (
 // any number of records is read in bounded memory; the matches also feed
 // the completion of GET_FILE's remote file names.
 func (s *Shell) search(ctx context.Context, args []string) {
-	var sp *spool
-	defer func() {
-		if sp != nil {
-			sp.close()
-		}
-	}()
-	st, ok := s.call(ctx, wire.Request{Op: wire.Search, Username: s.User(), Words: args[0]}, func(r io.Reader) (err error) {
-		sp, err = s.spoolList(r, 3, wire.SearchRecordSize, func(r io.Reader, buf []byte) ([]string, error) {
-			rec, err := wire.ReadSearchRecord(r, buf)
-			return []string{rec.Username, rec.Filename, rec.Description}, err
-		})
-		return err
-	})
-	if !ok || st != wire.StatusOK {
-		return
-	}
-	out := s.out.lines()
 	found := s.names.newFileBatch()
-	err := sp.each(func(v []string) error {
-		out.line("\t" + show.Value(v[0]) + " " + show.Value(v[1]) + " \"" + show.Value(v[2]) + "\"")
+	req := wire.Request{Op: wire.Search, Username: s.User(), Words: args[0]}
+	if s.callList(ctx, req, searchList, func(v []string, out *lineBatch) {
+		out.record(true, v...)
 		found.add(v[0], v[1])
-		return nil
-	})
-	out.flush()
-	if err != nil {
-		s.out.errline("SEARCH: " + err.Error())
-		return
+	}) {
+		s.names.addFiles(found)
 	}
-	s.names.addFiles(found)
 }

@@ -248,8 +248,30 @@ type lineBatch struct {
 	b []byte
 }
 
-func (l *lineBatch) line(s string) {
-	l.b = append(append(l.b, s...), '\n')
+// record adds the line of one list record (§7): a tab, then the values
+// shown (package show) and separated by spaces, the last one in double
+// quotes when described (a description). It is built in the batch itself,
+// with no string per line.
+func (l *lineBatch) record(described bool, values ...string) {
+	l.b = append(l.b, '\t')
+	for i, v := range values {
+		if i > 0 {
+			l.b = append(l.b, ' ')
+		}
+		last := described && i == len(values)-1
+		if last {
+			l.b = append(l.b, '"')
+		}
+		l.b = show.Append(l.b, v)
+		if last {
+			l.b = append(l.b, '"')
+		}
+	}
+	l.end()
+}
+
+func (l *lineBatch) end() {
+	l.b = append(l.b, '\n')
 	if len(l.b) >= 64<<10 {
 		l.flush()
 	}

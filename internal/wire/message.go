@@ -146,83 +146,68 @@ const (
 	SearchRecordSize = 3 * NameSize
 )
 
+// The widths of the fields of each list record, in order.
+var (
+	userFields   = []int{NameSize, IPSize, PortSize}
+	fileFields   = []int{NameSize, NameSize}
+	searchFields = []int{NameSize, NameSize, NameSize}
+)
+
 // AppendUserList appends a LIST_USERS success reply: '0', the count, then
 // every record's username, ip and port.
 func AppendUserList(buf []byte, users []UserRecord) ([]byte, error) {
-	out := AppendCount(AppendStatus(buf, StatusOK), uint32(len(users)))
-	var err error
-	for _, u := range users {
-		if out, err = AppendUserRecord(out, u); err != nil {
-			return buf, err
-		}
-	}
-	return out, nil
+	return appendList(buf, users, AppendUserRecord)
 }
 
 // AppendUserRecord appends one LIST_USERS record.
 func AppendUserRecord(buf []byte, u UserRecord) ([]byte, error) {
-	out, err := AppendField(buf, u.Username, NameSize)
-	if err == nil {
-		out, err = AppendField(out, u.IP, IPSize)
-	}
-	if err == nil {
-		out, err = AppendField(out, u.Port, PortSize)
-	}
-	if err != nil {
-		return buf, err
-	}
-	return out, nil
+	return appendRecord(buf, userFields, u.Username, u.IP, u.Port)
 }
 
 // AppendFileList appends a LIST_CONTENT success reply: '0', the count, then
 // every record's filename and description.
 func AppendFileList(buf []byte, files []FileRecord) ([]byte, error) {
-	out := AppendCount(AppendStatus(buf, StatusOK), uint32(len(files)))
-	var err error
-	for _, f := range files {
-		if out, err = AppendFileRecord(out, f); err != nil {
-			return buf, err
-		}
-	}
-	return out, nil
+	return appendList(buf, files, AppendFileRecord)
 }
 
 // AppendFileRecord appends one LIST_CONTENT record.
 func AppendFileRecord(buf []byte, f FileRecord) ([]byte, error) {
-	out, err := AppendField(buf, f.Filename, NameSize)
-	if err == nil {
-		out, err = AppendField(out, f.Description, NameSize)
-	}
-	if err != nil {
-		return buf, err
-	}
-	return out, nil
+	return appendRecord(buf, fileFields, f.Filename, f.Description)
 }
 
 // AppendSearchList appends a SEARCH success reply: '0', the count, then
 // every record's username, filename and description.
 func AppendSearchList(buf []byte, recs []SearchRecord) ([]byte, error) {
+	return appendList(buf, recs, AppendSearchRecord)
+}
+
+// AppendSearchRecord appends one SEARCH record.
+func AppendSearchRecord(buf []byte, r SearchRecord) ([]byte, error) {
+	return appendRecord(buf, searchFields, r.Username, r.Filename, r.Description)
+}
+
+// appendList appends a list success reply: '0', the count, then every
+// record as appendRec gives it. On error buf comes back as it was.
+func appendList[T any](buf []byte, recs []T, appendRec func([]byte, T) ([]byte, error)) ([]byte, error) {
 	out := AppendCount(AppendStatus(buf, StatusOK), uint32(len(recs)))
 	var err error
 	for _, r := range recs {
-		if out, err = AppendSearchRecord(out, r); err != nil {
+		if out, err = appendRec(out, r); err != nil {
 			return buf, err
 		}
 	}
 	return out, nil
 }
 
-// AppendSearchRecord appends one SEARCH record.
-func AppendSearchRecord(buf []byte, r SearchRecord) ([]byte, error) {
-	out, err := AppendField(buf, r.Username, NameSize)
-	if err == nil {
-		out, err = AppendField(out, r.Filename, NameSize)
-	}
-	if err == nil {
-		out, err = AppendField(out, r.Description, NameSize)
-	}
-	if err != nil {
-		return buf, err
+// appendRecord appends values as fixed fields of the given widths. On error
+// buf comes back as it was.
+func appendRecord(buf []byte, widths []int, values ...string) ([]byte, error) {
+	out := buf
+	var err error
+	for i, v := range values {
+		if out, err = AppendField(out, v, widths[i]); err != nil {
+			return buf, err
+		}
 	}
 	return out, nil
 }
@@ -233,44 +218,36 @@ const MaxListRecords = 1 << 20
 
 // ReadUserList reads the count and records that follow a LIST_USERS '0'.
 func ReadUserList(r io.Reader) ([]UserRecord, error) {
-	n, err := readListCount(r)
-	if err != nil {
-		return nil, err
-	}
-	users := make([]UserRecord, 0, min(n, 1024))
-	for i := 0; i < n; i++ {
-		var u UserRecord
-		if u.Username, err = ReadField(r, NameSize); err == nil {
-			if u.IP, err = ReadField(r, IPSize); err == nil {
-				u.Port, err = ReadField(r, PortSize)
-			}
-		}
-		if err != nil {
-			return users, eofIsUnexpected(err)
-		}
-		users = append(users, u)
-	}
-	return users, nil
+	return readList(r, UserRecordSize, ReadUserRecord)
 }
 
 // ReadFileList reads the count and records that follow a LIST_CONTENT '0'.
 func ReadFileList(r io.Reader) ([]FileRecord, error) {
+	return readList(r, FileRecordSize, ReadFileRecord)
+}
+
+// ReadSearchList reads the count and records that follow a SEARCH '0'.
+func ReadSearchList(r io.Reader) ([]SearchRecord, error) {
+	return readList(r, SearchRecordSize, ReadSearchRecord)
+}
+
+// readList reads a list's count and its records (size bytes each, decoded
+// by read); on error it returns the records read before it.
+func readList[T any](r io.Reader, size int, read func(io.Reader, []byte) (T, error)) ([]T, error) {
 	n, err := readListCount(r)
 	if err != nil {
 		return nil, err
 	}
-	files := make([]FileRecord, 0, min(n, 1024))
-	for i := 0; i < n; i++ {
-		var f FileRecord
-		if f.Filename, err = ReadField(r, NameSize); err == nil {
-			f.Description, err = ReadField(r, NameSize)
-		}
+	recs := make([]T, 0, min(n, 1024))
+	buf := make([]byte, size)
+	for range n {
+		rec, err := read(r, buf)
 		if err != nil {
-			return files, eofIsUnexpected(err)
+			return recs, err
 		}
-		files = append(files, f)
+		recs = append(recs, rec)
 	}
-	return files, nil
+	return recs, nil
 }
 
 // ReadListCount reads the count of a list reply (after its '0'); a count
@@ -283,16 +260,7 @@ func ReadListCount(r io.Reader) (int, error) { return readListCount(r) }
 // UserRecordSize bytes, reused between calls) and returns it.
 func ReadUserRecord(r io.Reader, buf []byte) (UserRecord, error) {
 	var u UserRecord
-	buf = buf[:UserRecordSize]
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return u, eofIsUnexpected(err)
-	}
-	var err error
-	if u.Username, err = ParseField(buf[:NameSize]); err == nil {
-		if u.IP, err = ParseField(buf[NameSize : NameSize+IPSize]); err == nil {
-			u.Port, err = ParseField(buf[NameSize+IPSize:])
-		}
-	}
+	err := readRecord(r, buf[:UserRecordSize], userFields, &u.Username, &u.IP, &u.Port)
 	return u, err
 }
 
@@ -300,14 +268,7 @@ func ReadUserRecord(r io.Reader, buf []byte) (UserRecord, error) {
 // FileRecordSize bytes, reused between calls) and returns it.
 func ReadFileRecord(r io.Reader, buf []byte) (FileRecord, error) {
 	var f FileRecord
-	buf = buf[:FileRecordSize]
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return f, eofIsUnexpected(err)
-	}
-	var err error
-	if f.Filename, err = ParseField(buf[:NameSize]); err == nil {
-		f.Description, err = ParseField(buf[NameSize:])
-	}
+	err := readRecord(r, buf[:FileRecordSize], fileFields, &f.Filename, &f.Description)
 	return f, err
 }
 
@@ -315,39 +276,25 @@ func ReadFileRecord(r io.Reader, buf []byte) (FileRecord, error) {
 // SearchRecordSize bytes, reused between calls) and returns it.
 func ReadSearchRecord(r io.Reader, buf []byte) (SearchRecord, error) {
 	var s SearchRecord
-	buf = buf[:SearchRecordSize]
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return s, eofIsUnexpected(err)
-	}
-	var err error
-	if s.Username, err = ParseField(buf[:NameSize]); err == nil {
-		if s.Filename, err = ParseField(buf[NameSize : 2*NameSize]); err == nil {
-			s.Description, err = ParseField(buf[2*NameSize:])
-		}
-	}
+	err := readRecord(r, buf[:SearchRecordSize], searchFields, &s.Username, &s.Filename, &s.Description)
 	return s, err
 }
 
-// ReadSearchList reads the count and records that follow a SEARCH '0'.
-func ReadSearchList(r io.Reader) ([]SearchRecord, error) {
-	n, err := readListCount(r)
-	if err != nil {
-		return nil, err
+// readRecord reads one whole record into buf (the sum of widths) and parses
+// its fixed fields, of the given widths, into dst. An end of input within
+// the record is unexpected.
+func readRecord(r io.Reader, buf []byte, widths []int, dst ...*string) error {
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return eofIsUnexpected(err)
 	}
-	recs := make([]SearchRecord, 0, min(n, 1024))
-	for i := 0; i < n; i++ {
-		var s SearchRecord
-		if s.Username, err = ReadField(r, NameSize); err == nil {
-			if s.Filename, err = ReadField(r, NameSize); err == nil {
-				s.Description, err = ReadField(r, NameSize)
-			}
-		}
+	for i, w := range widths {
+		v, err := ParseField(buf[:w])
 		if err != nil {
-			return recs, eofIsUnexpected(err)
+			return err
 		}
-		recs = append(recs, s)
+		*dst[i], buf = v, buf[w:]
 	}
-	return recs, nil
+	return nil
 }
 
 func readListCount(r io.Reader) (int, error) {
