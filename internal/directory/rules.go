@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"p2p/internal/wire"
 )
@@ -61,8 +62,9 @@ type Directory struct {
 	store Store
 	opts  Options
 
-	failing atomic.Bool // the last store call failed: say so once
-	mu      sync.Mutex  // orders the failing/recovered lines
+	failing  atomic.Bool // the last store call failed: say so once
+	mu       sync.Mutex  // orders the failing/recovered lines
+	lastFail time.Time   // the latest failure, under mu
 }
 
 // New returns the Directory over store. The caller keeps ownership of the
@@ -267,7 +269,10 @@ func (d *Directory) result(op wire.Op, err error) error {
 	if err == nil {
 		if d.failing.Load() {
 			d.mu.Lock()
-			if d.failing.Load() {
+			// A store that is going down (or coming back) answers some
+			// requests between failures: the outage ends only after
+			// recoverQuiet without a failure, so it is reported once.
+			if d.failing.Load() && time.Since(d.lastFail) >= recoverQuiet {
 				fmt.Fprintln(d.opts.Warn, "directory: the store works again")
 				d.failing.Store(false)
 			}
@@ -275,13 +280,18 @@ func (d *Directory) result(op wire.Op, err error) error {
 		}
 		return nil
 	}
+	d.mu.Lock()
+	d.lastFail = time.Now()
 	if !d.failing.Load() {
-		d.mu.Lock()
-		if !d.failing.Load() {
-			fmt.Fprintf(d.opts.Warn, "directory: %s: %v (requests get their last code until the store works again)\n", op, err)
-			d.failing.Store(true)
-		}
-		d.mu.Unlock()
+		fmt.Fprintf(d.opts.Warn, "directory: %s: %v (requests get their last code until the store works again)\n", op, err)
+		d.failing.Store(true)
 	}
+	d.mu.Unlock()
 	return err
 }
+
+// recoverQuiet is how long a failing store must go without a failure
+// before its outage is reported over: longer than a database's requests
+// take to fail one after another while it shuts down (a few ms), shorter
+// than it takes to start again.
+const recoverQuiet = 50 * time.Millisecond
