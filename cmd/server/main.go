@@ -40,6 +40,7 @@ import (
 	"p2p/internal/directory/csvstore"
 	"p2p/internal/directory/pgstore"
 	"p2p/internal/listen"
+	"p2p/internal/logging"
 	"p2p/internal/portarg"
 	"p2p/internal/rpclog"
 )
@@ -99,6 +100,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	// The one logger of the process: every package's warnings reach
+	// stderr through it, as "server: ..." lines.
+	log := logging.New(stderr, "server")
 	ln, err := central.Listen(":" + *port)
 	if err != nil {
 		fmt.Fprintf(stderr, "server: %v\n", err)
@@ -108,7 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *db != "" {
 		store, err = openDB(*db, stderr)
 	} else {
-		store, err = csvstore.Open(csvstore.Options{Dir: *dir, Sync: *sync, Warn: stderr})
+		store, err = csvstore.Open(csvstore.Options{Dir: *dir, Sync: *sync, Log: log})
 	}
 	if err != nil {
 		ln.Close()
@@ -132,7 +136,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}()
 	srv, err := central.Start(central.Config{
 		Listener:         ln,
-		Directory:        directory.New(store, directory.Options{MaxFiles: *maxFiles, Warn: stderr}),
+		Directory:        directory.New(store, directory.Options{MaxFiles: *maxFiles, Log: log}),
 		Console:          stdout,
 		Errors:           stderr,
 		Logger:           logger,
