@@ -128,7 +128,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "server: closing the directory: %v\n", err)
 		}
 	}()
-	logger := rpclog.NewSender(logCfg, stderr)
+	logCfg.Log = log
+	logger := rpclog.NewSender(logCfg)
 	defer func() { // after srv.Close, so the last entries are flushed
 		if err := logger.Close(); err != nil {
 			fmt.Fprintf(stderr, "server: %v\n", err)
