@@ -41,7 +41,7 @@ func startWith(t *testing.T, dir string, cfg Config, wrap func(directory.Store) 
 	}
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Directory = directory.New(wrap(st), directory.Options{})
-	cfg.Console, cfg.Errors = io.Discard, io.Discard
+	cfg.Console, cfg.Log = io.Discard, logging.Discard()
 	srv, err := Start(cfg)
 	if err != nil {
 		st.Close()

@@ -110,9 +110,9 @@ func startServer(t testing.TB, tc testConfig) *testServer {
 	if cfg.Console == nil {
 		cfg.Console = ts.console
 	}
-	cfg.Errors = ts.errs
-	if cfg.Logger == nil {
-		cfg.Logger = ts.log
+	cfg.Log = logging.New(ts.errs, "server")
+	if cfg.OpLog == nil {
+		cfg.OpLog = ts.log
 	}
 	srv, err := Start(cfg)
 	if err != nil {

@@ -51,9 +51,9 @@ func tryDo(addr string, req wire.Request) (wire.Status, error) {
 	return st, err
 }
 
-func startCentral(t testing.TB, logger central.Logger) string {
+func startCentral(t testing.TB, logger central.OpLogger) string {
 	t.Helper()
-	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: testenv.CSVDirectory(t, t.TempDir()), Console: io.Discard, Errors: io.Discard, Logger: logger})
+	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: testenv.CSVDirectory(t, t.TempDir()), Console: io.Discard, Log: logging.Discard(), OpLog: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

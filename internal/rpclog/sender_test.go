@@ -1,8 +1,6 @@
 package rpclog
 
 import (
-	"io"
-	"log"
 	"net"
 	"strconv"
 	"strings"
@@ -158,7 +156,7 @@ func (w *slowWriter) Write(p []byte) (int, error) {
 // §6 wants one line per request.
 func TestSenderSlowServerNoDuplicates(t *testing.T) {
 	w := &slowWriter{}
-	srv := &oncrpc.Server{ErrorLog: log.New(io.Discard, "", 0)}
+	srv := &oncrpc.Server{Log: logging.Discard()}
 	Register(srv, NewPrinter(w))
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

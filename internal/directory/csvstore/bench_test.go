@@ -155,7 +155,7 @@ func serveChild(spec string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: directory.New(st, directory.Options{Log: logging.New(os.Stderr, "")}), Console: io.Discard, Errors: os.Stderr})
+	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: directory.New(st, directory.Options{Log: logging.New(os.Stderr, "")}), Console: io.Discard, Log: logging.New(os.Stderr, "")})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
