@@ -17,6 +17,7 @@ import (
 
 	"p2p/internal/central"
 	"p2p/internal/datetime"
+	"p2p/internal/logging"
 	"p2p/internal/peer"
 	"p2p/internal/testenv"
 	"p2p/internal/wire"
@@ -66,7 +67,7 @@ func buildClient(t *testing.T, race bool) string {
 func services(t *testing.T) (args []string, srvDir string) {
 	t.Helper()
 	srvDir = t.TempDir()
-	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: testenv.CSVDirectory(t, srvDir), Console: io.Discard, Errors: io.Discard})
+	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: testenv.CSVDirectory(t, srvDir), Console: io.Discard, Log: logging.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

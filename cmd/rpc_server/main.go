@@ -34,13 +34,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"p2p/internal/logging"
 	"p2p/internal/oncrpc"
 	"p2p/internal/portarg"
 	"p2p/internal/rpclog"
@@ -122,28 +123,31 @@ func run(o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	port := l.Addr().(*net.TCPAddr).Port
-	logger := log.New(stderr, "rpc_server: ", log.LstdFlags)
+	// The one logger of the process: the server's warnings and the
+	// portmapper's news reach stderr through it, as "rpc_server: ..."
+	// lines. The entries themselves go to stdout (§6): they are no log.
+	logger := logging.New(stderr, "rpc_server")
 	srv := &oncrpc.Server{
 		MaxRecordSize:    o.maxRecord,
 		MaxConns:         o.maxConns,
 		MaxPerSource:     o.maxPerSource,
 		FirstByteTimeout: o.firstByte,
 		IdleTimeout:      o.idleTimeout,
-		ErrorLog:         logger,
+		Log:              logger,
 	}
 	rpclog.Register(srv, rpclog.NewPrinter(stdout))
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	registered := o.portmap && register(port, logger)
-	fmt.Fprintf(stderr, "rpc_server: serving program %#x version %d on TCP port %d (%v)\n",
-		rpclog.Program, rpclog.Version, port, srv)
+	logger.Info(fmt.Sprintf("serving program %#x version %d on TCP port %d (%v)",
+		rpclog.Program, rpclog.Version, port, srv))
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	select {
 	case sig := <-sigs:
-		logger.Printf("%v: stopping", sig)
+		logger.Info(fmt.Sprintf("%v: stopping", sig))
 	case err = <-served:
 	}
 	if registered {
@@ -162,38 +166,38 @@ const pmapTimeout = 2 * time.Second
 // register maps the program to port in the local portmapper, when one runs.
 // A mapping left by a server that crashed is replaced; one held by a live
 // server (another rpc_server on another port) is left to it.
-func register(port int, logger *log.Logger) bool {
+func register(port int, logger *slog.Logger) bool {
 	pm, err := oncrpc.DialLocalPortmapper(pmapTimeout)
 	if err != nil {
-		logger.Printf("no portmapper on 127.0.0.1:111 (%v); not registered, clients must be given port %d", err, port)
+		logger.Warn(fmt.Sprintf("no portmapper on 127.0.0.1:111 (%v); not registered, clients must be given port %d", err, port))
 		return false
 	}
 	defer pm.Close()
 	m := oncrpc.Mapping{Prog: rpclog.Program, Vers: rpclog.Version, Prot: oncrpc.IPProtoTCP, Port: uint32(port)}
 	if err := oncrpc.Claim(pm, m, "127.0.0.1", pmapTimeout); err != nil {
-		logger.Printf("%v; not registered, clients must be given port %d", err, port)
+		logger.Warn(fmt.Sprintf("%v; not registered, clients must be given port %d", err, port))
 		return false
 	}
-	logger.Printf("registered with the portmapper on 127.0.0.1:111")
+	logger.Info("registered with the portmapper on 127.0.0.1:111")
 	return true
 }
 
 // unregister removes the program's mapping from the local portmapper,
 // unless another server has claimed it since.
-func unregister(port int, logger *log.Logger) {
+func unregister(port int, logger *slog.Logger) {
 	pm, err := oncrpc.DialLocalPortmapper(pmapTimeout)
 	if err != nil {
-		logger.Printf("portmapper UNSET: %v", err)
+		logger.Warn(fmt.Sprintf("portmapper UNSET: %v", err))
 		return
 	}
 	defer pm.Close()
 	m := oncrpc.Mapping{Prog: rpclog.Program, Vers: rpclog.Version, Prot: oncrpc.IPProtoTCP, Port: uint32(port)}
 	switch ok, err := oncrpc.Release(pm, m); {
 	case err != nil:
-		logger.Printf("portmapper UNSET: %v", err)
+		logger.Warn(fmt.Sprintf("portmapper UNSET: %v", err))
 	case !ok:
-		logger.Printf("the portmapper no longer maps the program to port %d; left as it is", port)
+		logger.Warn(fmt.Sprintf("the portmapper no longer maps the program to port %d; left as it is", port))
 	default:
-		logger.Printf("removed from the portmapper")
+		logger.Info("removed from the portmapper")
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -40,6 +41,7 @@ import (
 	"p2p/internal/directory/csvstore"
 	"p2p/internal/directory/pgstore"
 	"p2p/internal/listen"
+	"p2p/internal/logging"
 	"p2p/internal/portarg"
 	"p2p/internal/rpclog"
 )
@@ -93,26 +95,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
+	// The one logger of the process: its own errors and every package's
+	// warnings reach stderr through it, as "server: ..." lines. (The
+	// usage line is no log line: it is written as it is.)
+	log := logging.New(stderr, "server")
 	logCfg, err := logConfig(os.LookupEnv)
 	if err != nil {
-		fmt.Fprintf(stderr, "server: %v\n", err)
+		log.Error(err.Error())
 		return 2
 	}
 
 	ln, err := central.Listen(":" + *port)
 	if err != nil {
-		fmt.Fprintf(stderr, "server: %v\n", err)
+		log.Error(err.Error())
 		return 1
 	}
 	var store directory.Store
 	if *db != "" {
-		store, err = openDB(*db, stderr)
+		store, err = openDB(*db, log)
 	} else {
-		store, err = csvstore.Open(csvstore.Options{Dir: *dir, Sync: *sync, Warn: stderr})
+		store, err = csvstore.Open(csvstore.Options{Dir: *dir, Sync: *sync, Log: log})
 	}
 	if err != nil {
 		ln.Close()
-		fmt.Fprintf(stderr, "server: %v\n", err)
+		log.Error(err.Error())
 		if errors.Is(err, pgstore.ErrDSN) {
 			fmt.Fprintln(stderr, usage)
 			return 2
@@ -121,21 +127,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	defer func() {
 		if err := store.Close(); err != nil {
-			fmt.Fprintf(stderr, "server: closing the directory: %v\n", err)
+			log.Error(fmt.Sprintf("closing the directory: %v", err))
 		}
 	}()
-	logger := rpclog.NewSender(logCfg, stderr)
+	logCfg.Log = log
+	opLog := rpclog.NewSender(logCfg)
 	defer func() { // after srv.Close, so the last entries are flushed
-		if err := logger.Close(); err != nil {
-			fmt.Fprintf(stderr, "server: %v\n", err)
+		if err := opLog.Close(); err != nil {
+			log.Error(err.Error())
 		}
 	}()
 	srv, err := central.Start(central.Config{
 		Listener:         ln,
-		Directory:        directory.New(store, directory.Options{MaxFiles: *maxFiles, Warn: stderr}),
+		Directory:        directory.New(store, directory.Options{MaxFiles: *maxFiles, Log: log}),
 		Console:          stdout,
-		Errors:           stderr,
-		Logger:           logger,
+		Log:              log,
+		OpLog:            opLog,
 		MaxConns:         *maxConns,
 		MaxPerSource:     *maxPerSource,
 		FirstByteTimeout: *firstByte,
@@ -146,7 +153,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ReplyBudget:      *replyBudget << 20,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "server: %v\n", err)
+		log.Error(err.Error())
 		return 1
 	}
 	sig := make(chan os.Signal, 1)
@@ -160,7 +167,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // yet is no error (the server answers last codes until it can); a
 // connection string that does not parse, or a refusal by the database
 // (authentication, no such database, a newer schema), is.
-func openDB(dsn string, stderr io.Writer) (directory.Store, error) {
+func openDB(dsn string, log *slog.Logger) (directory.Store, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
 	defer cancel()
 	st, err := pgstore.Open(ctx, dsn, pgstore.Options{Lazy: true})
@@ -168,7 +175,7 @@ func openDB(dsn string, stderr io.Writer) (directory.Store, error) {
 		return nil, err
 	}
 	if err := st.SchemaErr(); err != nil {
-		fmt.Fprintf(stderr, "server: %v (requests get their last code until the database answers)\n", err)
+		log.Warn(fmt.Sprintf("%v (requests get their last code until the database answers)", err))
 	}
 	return st, nil
 }

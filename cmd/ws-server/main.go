@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"os"
 	"os/signal"
@@ -19,6 +18,7 @@ import (
 	"syscall"
 
 	"p2p/internal/datetime"
+	"p2p/internal/logging"
 	"p2p/internal/portarg"
 )
 
@@ -46,7 +46,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ws-server: cannot listen on port %d: %v\n", port, err)
 		return 1
 	}
-	cfg.ErrorLog = log.New(stderr, "ws-server: ", 0)
+	// The one logger of the process: net/http's complaints and the
+	// listener's warnings reach stderr through it, as "ws-server: ..."
+	// lines.
+	cfg.Log = logging.New(stderr, "ws-server")
 	fmt.Fprintf(stdout, "ws-server: listening on %s (WSDL at http://<host>:%d/?wsdl)\n",
 		ln.Addr(), ln.Addr().(*net.TCPAddr).Port)
 

@@ -11,6 +11,7 @@ import (
 
 	"p2p/internal/directory"
 	"p2p/internal/directory/csvstore"
+	"p2p/internal/logging"
 	"p2p/internal/testenv"
 	"p2p/internal/wire"
 )
@@ -34,13 +35,13 @@ func (unknownStore) Register(context.Context, string) (directory.Facts, error) {
 // startWith serves a Directory over wrap(the CSV store in dir).
 func startWith(t *testing.T, dir string, cfg Config, wrap func(directory.Store) directory.Store) *Server {
 	t.Helper()
-	st, err := csvstore.Open(csvstore.Options{Dir: dir, Warn: io.Discard})
+	st, err := csvstore.Open(csvstore.Options{Dir: dir, Log: logging.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Directory = directory.New(wrap(st), directory.Options{})
-	cfg.Console, cfg.Errors = io.Discard, io.Discard
+	cfg.Console, cfg.Log = io.Discard, logging.Discard()
 	srv, err := Start(cfg)
 	if err != nil {
 		st.Close()

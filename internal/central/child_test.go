@@ -14,6 +14,7 @@ import (
 	"p2p/internal/directory"
 	"p2p/internal/directory/csvstore"
 	"p2p/internal/loadgen"
+	"p2p/internal/logging"
 )
 
 // childEnv makes the test binary run a server instead of the tests, so
@@ -46,7 +47,7 @@ func runChild(kind string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		s, err := Start(Config{Addr: "127.0.0.1:0", Directory: directory.New(st, directory.Options{Warn: os.Stderr}), Console: devnull})
+		s, err := Start(Config{Addr: "127.0.0.1:0", Directory: directory.New(st, directory.Options{Log: logging.New(os.Stderr, "")}), Console: devnull})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

@@ -60,7 +60,7 @@ func (s *Server) serveConn(conn net.Conn) {
 		if wire.LogsFilename(req.Op) {
 			entry.Filename = req.Filename
 		}
-		s.cfg.Logger.Log(entry)
+		s.cfg.OpLog.Log(entry)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"p2p/internal/directory"
 	"p2p/internal/directory/csvstore"
 	"p2p/internal/directory/pgstore"
+	"p2p/internal/logging"
 	"p2p/internal/rpclog"
 	"p2p/internal/testenv"
 	"p2p/internal/wire"
@@ -96,7 +97,7 @@ func startServer(t testing.TB, tc testConfig) *testServer {
 			tc.Dir = t.TempDir()
 		}
 		ts.dir = tc.Dir
-		st, err := csvstore.Open(csvstore.Options{Dir: tc.Dir, Sync: tc.Sync, Warn: ts.errs})
+		st, err := csvstore.Open(csvstore.Options{Dir: tc.Dir, Sync: tc.Sync, Log: logging.New(ts.errs, "server")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,14 +105,14 @@ func startServer(t testing.TB, tc testConfig) *testServer {
 	}
 	ts.store = store
 	cfg := tc.Config
-	cfg.Directory = directory.New(store, directory.Options{Warn: ts.errs})
+	cfg.Directory = directory.New(store, directory.Options{Log: logging.New(ts.errs, "server")})
 	cfg.Addr = "127.0.0.1:0"
 	if cfg.Console == nil {
 		cfg.Console = ts.console
 	}
-	cfg.Errors = ts.errs
-	if cfg.Logger == nil {
-		cfg.Logger = ts.log
+	cfg.Log = logging.New(ts.errs, "server")
+	if cfg.OpLog == nil {
+		cfg.OpLog = ts.log
 	}
 	srv, err := Start(cfg)
 	if err != nil {

@@ -1,12 +1,12 @@
 // Package central is the central directory server of PROTOCOL.md §2 and §4:
 // it accepts TCP connections, reads one request from each (under a
 // deadline), asks the directory, writes the reply, prints the console line
-// and hands the request to the logger.
+// and hands the request to the RPC log of §6.
 //
 // The walk of one request: listen.Listener (accept, caps, first bytes,
 // PROXY header) → Server.handle (deadline, wire.ReadRequest, console
 // line) → Server.answer
-// (directory call, reply bytes) → write → Logger.Log.
+// (directory call, reply bytes) → write → OpLog.Log.
 package central
 
 import (
@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -23,6 +24,7 @@ import (
 
 	"p2p/internal/directory"
 	"p2p/internal/listen"
+	"p2p/internal/logging"
 	"p2p/internal/rpclog"
 )
 
@@ -41,12 +43,15 @@ type Config struct {
 	// Console receives the lines of §4 (default os.Stdout). Each line is
 	// one Write call, so an unbuffered writer shows it at once.
 	Console io.Writer
-	// Errors receives warnings: accept errors, caps reached, bad PROXY
-	// headers, at most one line a second of each (default os.Stderr).
-	Errors io.Writer
-	// Logger receives every request that parses, after its reply is
-	// written (default: a logger that does nothing).
-	Logger Logger
+	// Log gets the warnings: accept errors, caps reached, bad PROXY
+	// headers, at most one line a second of each. Nil: lines on
+	// os.Stderr, so that a server run without one still says why it
+	// refuses connections.
+	Log *slog.Logger
+	// OpLog receives every request that parses, after its reply is
+	// written: the log of operations of §6, not warnings (default: one
+	// that drops them).
+	OpLog OpLogger
 	// MaxConns caps the connections open at once; more wait in the
 	// listen backlog (default DefaultMaxConns).
 	MaxConns int
@@ -102,18 +107,18 @@ const (
 // request (a request already in the socket buffer is read at once).
 const shutdownGrace = 250 * time.Millisecond
 
-// Logger receives one entry per request that parses (PROTOCOL.md §6). Log
-// must not block for long: it is called on the request's goroutine, after
-// the reply is written.
-type Logger interface {
+// OpLogger receives one entry per request that parses (PROTOCOL.md §6).
+// Log must not block for long: it is called on the request's goroutine,
+// after the reply is written.
+type OpLogger interface {
 	Log(rpclog.Entry)
 }
 
-// NopLogger is the Logger that drops every entry.
-type NopLogger struct{}
+// NopOpLogger is the OpLogger that drops every entry.
+type NopOpLogger struct{}
 
 // Log does nothing.
-func (NopLogger) Log(rpclog.Entry) {}
+func (NopOpLogger) Log(rpclog.Entry) {}
 
 // Server is a running central server.
 type Server struct {
@@ -131,11 +136,11 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Console == nil {
 		cfg.Console = os.Stdout
 	}
-	if cfg.Errors == nil {
-		cfg.Errors = os.Stderr
+	if cfg.Log == nil {
+		cfg.Log = logging.New(os.Stderr, "")
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = NopLogger{}
+	if cfg.OpLog == nil {
+		cfg.OpLog = NopOpLogger{}
 	}
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = DefaultMaxConns
@@ -168,7 +173,6 @@ func Start(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	errs := cfg.Errors
 	s.ln = listen.New(ln, listen.Config{
 		Name:             "central",
 		MaxConns:         cfg.MaxConns,
@@ -176,7 +180,7 @@ func Start(cfg Config) (*Server, error) {
 		FirstByteTimeout: cfg.FirstByteTimeout,
 		Grace:            shutdownGrace,
 		TrustedProxies:   cfg.TrustedProxies,
-		Logf:             func(format string, args ...any) { fmt.Fprintf(errs, format+"\n", args...) },
+		Log:              cfg.Log,
 	})
 	port := ln.Addr().(*net.TCPAddr).Port
 	s.console.line("s> init server " + net.JoinHostPort(hostIP(), strconv.Itoa(port)))

@@ -3,12 +3,14 @@ package datetime
 import (
 	"context"
 	"errors"
-	"log"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"p2p/internal/listen"
+	"p2p/internal/logging"
 )
 
 // Config holds the limits ws-server runs the handler with. The zero value of
@@ -36,7 +38,10 @@ type Config struct {
 	WriteTimeout      time.Duration // from the end of the headers to the end of the answer
 	IdleTimeout       time.Duration // keep-alive connection waiting for its next request
 	ShutdownTimeout   time.Duration // how long a graceful stop waits for calls in progress
-	ErrorLog          *log.Logger   // net/http's complaints; nil means the log package's
+	// Log gets net/http's complaints (as warnings) and the listener's
+	// (caps reached, accept errors). Nil: lines on os.Stderr, so that a
+	// server's errors are not lost by default.
+	Log *slog.Logger
 }
 
 // DefaultConfig returns the limits ws-server uses unless told otherwise.
@@ -75,6 +80,9 @@ func (c Config) withDefaults() Config {
 	fill(&c.WriteTimeout, d.WriteTimeout)
 	fill(&c.IdleTimeout, d.IdleTimeout)
 	fill(&c.ShutdownTimeout, d.ShutdownTimeout)
+	if c.Log == nil {
+		c.Log = logging.New(os.Stderr, "")
+	}
 	return c
 }
 
@@ -107,7 +115,7 @@ func NewServer(cfg Config) *http.Server {
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
-		ErrorLog:          cfg.ErrorLog,
+		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
 	}
 }
 
@@ -123,18 +131,12 @@ func NewServer(cfg Config) *http.Server {
 func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 	cfg = cfg.withDefaults()
 	srv := NewServer(cfg)
-	var logf func(string, ...any)
-	if cfg.ErrorLog != nil {
-		logf = cfg.ErrorLog.Printf
-	} else {
-		logf = log.Printf
-	}
 	l := listen.New(ln, listen.Config{
-		Name:             "ws-server",
+		Name:             "datetime", // the command's logger says "ws-server"
 		MaxConns:         cfg.MaxConns,
 		MaxPerSource:     cfg.MaxPerSource,
 		FirstByteTimeout: cfg.FirstByteTimeout,
-		Logf:             logf,
+		Log:              cfg.Log,
 	})
 	ln = l
 	// At MaxConns an idle keep-alive connection gives its place to a new

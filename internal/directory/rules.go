@@ -3,12 +3,13 @@ package directory
 import (
 	"context"
 	"fmt"
-	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"p2p/internal/logging"
 	"p2p/internal/wire"
 )
 
@@ -48,9 +49,10 @@ type Options struct {
 	// MaxFiles caps the files one user may publish (0: no cap). A PUBLISH
 	// beyond it gets ErrTooManyFiles.
 	MaxFiles int
-	// Warn receives one line when the store starts failing (with the
-	// cause) and one when it works again. Nil discards them.
-	Warn io.Writer
+	// Log gets one warning when the store starts failing (with the
+	// cause) and one note when it works again: one pair per outage, not
+	// one line per failed request. Nil: no output.
+	Log *slog.Logger
 }
 
 // Directory applies the protocol's rules above a Store: it refuses invalid
@@ -70,8 +72,8 @@ type Directory struct {
 // New returns the Directory over store. The caller keeps ownership of the
 // store (and closes it).
 func New(store Store, opts Options) *Directory {
-	if opts.Warn == nil {
-		opts.Warn = io.Discard
+	if opts.Log == nil {
+		opts.Log = logging.Discard()
 	}
 	return &Directory{store: store, opts: opts}
 }
@@ -273,7 +275,7 @@ func (d *Directory) result(op wire.Op, err error) error {
 			// requests between failures: the outage ends only after
 			// recoverQuiet without a failure, so it is reported once.
 			if d.failing.Load() && time.Since(d.lastFail) >= recoverQuiet {
-				fmt.Fprintln(d.opts.Warn, "directory: the store works again")
+				d.opts.Log.Info("directory: the store works again")
 				d.failing.Store(false)
 			}
 			d.mu.Unlock()
@@ -283,7 +285,7 @@ func (d *Directory) result(op wire.Op, err error) error {
 	d.mu.Lock()
 	d.lastFail = time.Now()
 	if !d.failing.Load() {
-		fmt.Fprintf(d.opts.Warn, "directory: %s: %v (requests get their last code until the store works again)\n", op, err)
+		d.opts.Log.Warn(fmt.Sprintf("directory: %s: %v (requests get their last code until the store works again)", op, err))
 		d.failing.Store(true)
 	}
 	d.mu.Unlock()

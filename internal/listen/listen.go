@@ -37,6 +37,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -44,6 +45,8 @@ import (
 	"time"
 
 	proxyproto "github.com/pires/go-proxyproto"
+
+	"p2p/internal/logging"
 )
 
 // Defaults of Config. Each server passes its own when these do not fit.
@@ -90,10 +93,11 @@ type Config struct {
 	// the Listener: a PROXY header is then the protocol's own bytes, and
 	// the server refuses them as it refuses any unknown request.
 	TrustedProxies []netip.Prefix
-	// Logf receives the warnings (accept errors, caps reached, bad PROXY
-	// headers), at most one a second for each kind, with how many were
-	// left out. Nil: no warnings.
-	Logf func(format string, args ...any)
+	// Log gets the warnings (accept errors, caps reached, bad PROXY
+	// headers), each begun with Name, at most one a second for each kind,
+	// with how many were left out: a flood must not become a flood of
+	// lines. Nil: no warnings.
+	Log *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -111,6 +115,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Name == "" {
 		c.Name = "listen"
+	}
+	if c.Log == nil {
+		c.Log = logging.Discard()
 	}
 	return c
 }
@@ -514,9 +521,6 @@ func refuse(c net.Conn) {
 // warn logs one warning of a kind, at most one a second: a flood must not
 // turn into a flood of lines.
 func (l *Listener) warn(kind, format string, args ...any) {
-	if l.cfg.Logf == nil {
-		return
-	}
 	l.mu.Lock()
 	t := l.warnings[kind]
 	if t == nil {
@@ -536,7 +540,7 @@ func (l *Listener) warn(kind, format string, args ...any) {
 	if skipped > 0 {
 		msg += fmt.Sprintf(" (%d more like it not shown)", skipped)
 	}
-	l.cfg.Logf("%s: %s", l.cfg.Name, msg)
+	l.cfg.Log.Warn(l.cfg.Name + ": " + msg)
 }
 
 // throttle is one kind of warning's last time and what it left out since.

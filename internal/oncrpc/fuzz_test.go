@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"log"
 	"net"
 	"testing"
+
+	"p2p/internal/logging"
 )
 
 // Seeds live in testdata/fuzz/<FuzzName>/ (CI runs them as plain tests);
@@ -65,7 +66,7 @@ func FuzzDecodeCall(f *testing.F) {
 
 		// The server either closes the connection or answers a reply
 		// carrying the call's XID.
-		s := &Server{ErrorLog: log.New(io.Discard, "", 0)}
+		s := &Server{Log: logging.Discard()}
 		s.Register(testProg, 1, map[uint32]Handler{procEcho: func(_ *CallInfo, args, res []byte) ([]byte, error) {
 			if len(args) != 4 {
 				return res, ErrGarbageArgs

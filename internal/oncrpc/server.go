@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net"
+	"os"
 	"sort"
 	"sync"
 	"time"
 
 	"p2p/internal/listen"
+	"p2p/internal/logging"
 )
 
 // ErrGarbageArgs is returned by a Handler whose arguments do not decode;
@@ -70,9 +72,11 @@ type Server struct {
 	// ReadTimeout bounds reading the rest of a record once it has begun,
 	// and WriteTimeout writing a reply (0: the defaults).
 	ReadTimeout, WriteTimeout time.Duration
-	// ErrorLog receives one line per closed-on-error connection; nil
-	// means log.Default().
-	ErrorLog *log.Logger
+	// Log gets one warning per connection closed on an error and per
+	// procedure that failed, and the listener's (caps reached, accept
+	// errors). Nil: lines on os.Stderr, so that a server's errors are not
+	// lost by default.
+	Log *slog.Logger
 
 	mu        sync.Mutex
 	progs     map[uint32]*program
@@ -128,7 +132,7 @@ func (s *Server) Serve(l net.Listener) error {
 		MaxConns:         orInt(s.MaxConns, DefaultMaxConns),
 		MaxPerSource:     orInt(s.MaxPerSource, DefaultMaxPerSource),
 		FirstByteTimeout: orDefault(s.FirstByteTimeout, DefaultFirstByteTimeout),
-		Logf:             s.logf,
+		Log:              s.logger(),
 	})
 	s.mu.Lock()
 	if s.closed {
@@ -303,13 +307,22 @@ func (s *Server) handle(info *CallInfo, rec []byte, out []byte) ([]byte, error) 
 	return res, nil
 }
 
+// logf warns with a line formatted by fmt.Sprintf: the messages are the
+// ones operators read before, without structure of their own.
 func (s *Server) logf(format string, args ...any) {
-	l := s.ErrorLog
-	if l == nil {
-		l = log.Default()
-	}
-	l.Printf(format, args...)
+	s.logger().Warn(fmt.Sprintf(format, args...))
 }
+
+// logger is s.Log, or the os.Stderr one when it is nil.
+func (s *Server) logger() *slog.Logger {
+	if s.Log == nil {
+		return stderrLog
+	}
+	return s.Log
+}
+
+// stderrLog is the logger of a Server given none.
+var stderrLog = logging.New(os.Stderr, "")
 
 // String describes the server's limits, for a start-up line.
 func (s *Server) String() string {

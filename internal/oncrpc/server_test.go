@@ -3,13 +3,13 @@ package oncrpc
 import (
 	"encoding/binary"
 	"errors"
-	"io"
-	"log"
 	"net"
 	"os"
 	"sync"
 	"testing"
 	"time"
+
+	"p2p/internal/logging"
 )
 
 const (
@@ -21,7 +21,7 @@ const (
 // startServer serves a test program (versions 1 and 3) on 127.0.0.1.
 func startServer(t testing.TB, configure func(*Server)) (*Server, string) {
 	t.Helper()
-	s := &Server{ErrorLog: log.New(io.Discard, "", 0)}
+	s := &Server{Log: logging.Discard()}
 	if configure != nil {
 		configure(s)
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"p2p/internal/logging"
 	"p2p/internal/wire"
 )
 
@@ -29,7 +30,7 @@ func newFixture(t *testing.T, cfg ServerConfig) *fixture {
 	t.Helper()
 	f := &fixture{srcDir: t.TempDir(), dstDir: t.TempDir()}
 	f.files = NewCatalog(f.srcDir)
-	cfg.Logf = t.Logf
+	cfg.Log = logging.New(testLog{t}, "peer")
 	srv, err := Listen("127.0.0.1:0", f.files, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -396,4 +397,13 @@ func TestCancelAbortsDownload(t *testing.T) {
 	if names := dstEntries(t, f.dstDir); len(names) != 0 {
 		t.Errorf("left behind: %v", names)
 	}
+}
+
+// testLog passes each line of the server's logger to t.Log, so a failing
+// test shows what the server said.
+type testLog struct{ t testing.TB }
+
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }

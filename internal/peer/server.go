@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"p2p/internal/listen"
+	"p2p/internal/logging"
 	"p2p/internal/show"
 	"p2p/internal/wire"
 )
@@ -35,10 +37,9 @@ type ServerConfig struct {
 	// request within it (default DefaultFirstByteTimeout); RequestTimeout
 	// starts after it.
 	FirstByteTimeout time.Duration
-	// Logf, when set, receives one line per served request and per error
-	// (without trailing newline). It may be called from several goroutines
-	// at once.
-	Logf func(format string, args ...any)
+	// Log gets one note per file sent and one warning per request that
+	// failed, and the listener's warnings. Nil: no output.
+	Log *slog.Logger
 }
 
 // Server is a peer's GET_FILE listener: it answers GET_FILE and
@@ -60,6 +61,9 @@ func Listen(addr string, files *Catalog, cfg ServerConfig) (*Server, error) {
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
+	if cfg.Log == nil {
+		cfg.Log = logging.Discard()
+	}
 	ln, err := net.Listen("tcp4", addr)
 	if err != nil {
 		return nil, fmt.Errorf("GET_FILE listener: %w", err)
@@ -70,7 +74,7 @@ func Listen(addr string, files *Catalog, cfg ServerConfig) (*Server, error) {
 		MaxConns:         orInt(cfg.MaxConns, DefaultMaxConns),
 		MaxPerSource:     orInt(cfg.MaxPerSource, DefaultMaxPerSource),
 		FirstByteTimeout: orDuration(cfg.FirstByteTimeout, DefaultFirstByteTimeout),
-		Logf:             s.logf,
+		Log:              cfg.Log,
 	})
 	go s.ln.Serve(s.serveConn)
 	return s, nil
@@ -109,10 +113,10 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// logf warns with a line formatted by fmt.Sprintf: the values in it are
+// already shown safely (show.Quoted) where the message puts them.
 func (s *Server) logf(format string, args ...any) {
-	if s.cfg.Logf != nil {
-		s.cfg.Logf(format, args...)
-	}
+	s.cfg.Log.Warn(fmt.Sprintf(format, args...))
 }
 
 // conn is what serve needs of a connection beyond net.Conn: the
@@ -175,7 +179,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	s.finish(c)
-	s.logf("sent %s to %s (%d bytes)", show.Quoted(name), who, n)
+	s.cfg.Log.Info(fmt.Sprintf("sent %s to %s (%d bytes)", show.Quoted(name), who, n))
 }
 
 // Statuses of §3.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"p2p/internal/loadgen"
+	"p2p/internal/logging"
 	"p2p/internal/oncrpc"
 	"p2p/internal/rpclog"
 	"p2p/internal/wire"
@@ -154,7 +155,7 @@ func cpu(b *testing.B, p *proc) time.Duration {
 // rates (target >= 0.9). b.N requests go to each server.
 func BenchmarkCentralLogging(b *testing.B) {
 	lsrv := startGoServer(b, "")
-	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: lsrv.port}, os.Stderr)
+	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: lsrv.port, Log: logging.New(os.Stderr, "")})
 	defer s.Close()
 	on, off := startCentral(b, s), startCentral(b, nil)
 	req, err := wire.AppendRequest(nil, wire.Request{Op: wire.ListUsers, DateTime: "30/11/2026 17:20:00", Username: "bench"})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"p2p/internal/central"
+	"p2p/internal/logging"
 	"p2p/internal/rpclog"
 	"p2p/internal/testenv"
 	"p2p/internal/wire"
@@ -50,9 +51,9 @@ func tryDo(addr string, req wire.Request) (wire.Status, error) {
 	return st, err
 }
 
-func startCentral(t testing.TB, logger central.Logger) string {
+func startCentral(t testing.TB, logger central.OpLogger) string {
 	t.Helper()
-	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: testenv.CSVDirectory(t, t.TempDir()), Console: io.Discard, Errors: io.Discard, Logger: logger})
+	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: testenv.CSVDirectory(t, t.TempDir()), Console: io.Discard, Log: logging.Discard(), OpLog: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func session(user string) ([]wire.Request, []string) {
 // the Sender, are printed right by the rpcgen-made C server.
 func TestInteropCentralToCServer(t *testing.T) {
 	csrv := startCServer(t, filepath.Join(t.TempDir(), "out"))
-	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: csrv.port, Timeout: 5 * time.Second}, os.Stderr)
+	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: csrv.port, Timeout: 5 * time.Second, Log: logging.New(os.Stderr, "")})
 	addr := startCentral(t, s)
 	reqs, want := session("alice")
 	for _, r := range reqs {
@@ -133,7 +134,7 @@ func TestCentralLogServerStoppedAndBack(t *testing.T) {
 	}()
 	port := silent.Addr().(*net.TCPAddr).Port
 	warn := &testenv.Buffer{}
-	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: port, Timeout: 2 * time.Second, QueueSize: 8}, warn)
+	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: port, Timeout: 2 * time.Second, QueueSize: 8, Log: logging.New(warn, "server")})
 	defer s.Close()
 	addr := startCentral(t, s)
 	// 300 requests: had Log waited for the 2 s call timeout, this would
@@ -186,7 +187,7 @@ func TestCentralLogServerStoppedAndBack(t *testing.T) {
 func TestCentralLoadWhileLogServerRestarts(t *testing.T) {
 	first := startGoServer(t, filepath.Join(t.TempDir(), "out1"))
 	port := first.port
-	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: port, Timeout: 2 * time.Second}, &testenv.Buffer{})
+	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: port, Timeout: 2 * time.Second, Log: logging.New(&testenv.Buffer{}, "server")})
 	defer s.Close()
 	addr := startCentral(t, s)
 	do(t, addr, wire.Request{Op: wire.Register, DateTime: "d", Username: "load"})

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"p2p/internal/logging"
 	"p2p/internal/oncrpc"
 	"p2p/internal/rpclog"
 	"p2p/internal/show"
@@ -317,7 +318,7 @@ func TestInteropCClientToGoServer(t *testing.T) {
 // talking to the rpcgen-made server.
 func TestInteropSenderToCServer(t *testing.T) {
 	srv := startCServer(t, filepath.Join(t.TempDir(), "out"))
-	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: srv.port, Timeout: 5 * time.Second}, os.Stderr)
+	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: srv.port, Timeout: 5 * time.Second, Log: logging.New(os.Stderr, "")})
 	for _, x := range interopEntries {
 		s.Log(x.e)
 	}

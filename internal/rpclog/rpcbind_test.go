@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"p2p/internal/logging"
 	"p2p/internal/oncrpc"
 	"p2p/internal/rpclog"
 	"p2p/internal/testenv"
@@ -184,7 +185,7 @@ func TestInteropRpcbind(t *testing.T) {
 	if b, err := exec.Command(client, "localhost", "0", e.e.Username, e.e.Operation, e.e.Filename, e.e.DateTime).CombinedOutput(); err != nil {
 		t.Fatalf("C client through rpcbind: %v\n%s", err, b)
 	}
-	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Timeout: 5 * time.Second}, os.Stderr) // Port 0: GETPORT
+	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Timeout: 5 * time.Second, Log: logging.New(os.Stderr, "")}) // Port 0: GETPORT
 	s.Log(interopEntries[0].e)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

@@ -2,14 +2,13 @@ package rpclog
 
 import (
 	"errors"
-	"io"
-	"log"
 	"net"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"p2p/internal/logging"
 	"p2p/internal/oncrpc"
 	"p2p/internal/testenv"
 )
@@ -101,7 +100,7 @@ func startLogServer(t testing.TB) (*oncrpc.Server, string, *testenv.Buffer) {
 func startLogServerAt(t testing.TB, addr string) (*oncrpc.Server, string, *testenv.Buffer) {
 	t.Helper()
 	out := &testenv.Buffer{}
-	srv := &oncrpc.Server{ErrorLog: log.New(io.Discard, "", 0)}
+	srv := &oncrpc.Server{Log: logging.Discard()}
 	Register(srv, NewPrinter(out))
 	var l net.Listener
 	var err error

@@ -3,12 +3,13 @@ package rpclog
 import (
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"sync"
 	"time"
 
+	"p2p/internal/logging"
 	"p2p/internal/oncrpc"
 )
 
@@ -36,16 +37,19 @@ type SenderConfig struct {
 	// CloseWait bounds how long Close spends sending the rest of the
 	// queue (0: DefaultCloseWait).
 	CloseWait time.Duration
+	// Log gets the sender's warnings: one when an outage begins, one when
+	// it ends (with the entries it cost), one the first time an entry
+	// cannot be encoded. Nil: no output.
+	Log *slog.Logger
 }
 
 // Sender is the central server's logger: Log queues an entry and returns
 // at once; one background goroutine sends the entries, in order, over one
 // persistent connection that it re-dials after a failure. When the queue is
 // full or the log server is unreachable, entries are dropped and one
-// warning per outage goes to the warning writer.
+// warning per outage goes to cfg.Log.
 type Sender struct {
-	cfg  SenderConfig
-	warn io.Writer
+	cfg SenderConfig
 
 	mu     sync.RWMutex // guards closed against q's close
 	closed bool
@@ -53,7 +57,7 @@ type Sender struct {
 	abort  chan struct{}
 	done   chan struct{}
 
-	wmu       sync.Mutex // guards the outage state and the warning writer
+	wmu       sync.Mutex // guards the outage state, so its lines come in order
 	down      bool
 	dropped   int
 	badWarned bool // an entry over the bounds was reported
@@ -63,8 +67,8 @@ type Sender struct {
 	args   [][]byte
 }
 
-// NewSender starts the background sender. Warnings go to warn (nil: none).
-func NewSender(cfg SenderConfig, warn io.Writer) *Sender {
+// NewSender starts the background sender.
+func NewSender(cfg SenderConfig) *Sender {
 	if cfg.Host == "" {
 		cfg.Host = DefaultHost
 	}
@@ -77,12 +81,11 @@ func NewSender(cfg SenderConfig, warn io.Writer) *Sender {
 	if cfg.CloseWait <= 0 {
 		cfg.CloseWait = DefaultCloseWait
 	}
-	if warn == nil {
-		warn = io.Discard
+	if cfg.Log == nil {
+		cfg.Log = logging.Discard()
 	}
 	s := &Sender{
 		cfg:   cfg,
-		warn:  warn,
 		q:     make(chan Entry, cfg.QueueSize),
 		abort: make(chan struct{}),
 		done:  make(chan struct{}),
@@ -288,7 +291,7 @@ func (s *Sender) outage(why string, n int) {
 	if why == "" {
 		why = "log server unreachable"
 	}
-	fmt.Fprintf(s.warn, "rpc log: %s; dropping log entries until it is back\n", why)
+	s.cfg.Log.Warn("rpc log: " + why + "; dropping log entries until it is back")
 }
 
 // refused reports, the first time, an entry that cannot be encoded.
@@ -297,7 +300,7 @@ func (s *Sender) refused(err error) {
 	defer s.wmu.Unlock()
 	if !s.badWarned {
 		s.badWarned = true
-		fmt.Fprintf(s.warn, "rpc log: entry not logged (and any more like it): %v\n", err)
+		s.cfg.Log.Warn(fmt.Sprintf("rpc log: entry not logged (and any more like it): %v", err))
 	}
 }
 
@@ -309,6 +312,6 @@ func (s *Sender) recovered() {
 		return
 	}
 	s.down = false
-	fmt.Fprintf(s.warn, "rpc log: log server answers again; %d log entries were dropped\n", s.dropped)
+	s.cfg.Log.Info(fmt.Sprintf("rpc log: log server answers again; %d log entries were dropped", s.dropped))
 	s.dropped = 0
 }

@@ -1,8 +1,6 @@
 package rpclog
 
 import (
-	"io"
-	"log"
 	"net"
 	"strconv"
 	"strings"
@@ -10,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"p2p/internal/logging"
 	"p2p/internal/oncrpc"
 	"p2p/internal/testenv"
 )
@@ -42,7 +41,7 @@ func TestSenderKeepsOrder(t *testing.T) {
 	_, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
 	warn := &testenv.Buffer{}
-	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: p, QueueSize: 1000, Timeout: 5 * time.Second}, warn)
+	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: p, QueueSize: 1000, Timeout: 5 * time.Second, Log: logging.New(warn, "server")})
 	var want strings.Builder
 	for i := 0; i < 1000; i++ {
 		s.Log(entry(i))
@@ -66,7 +65,7 @@ func TestSenderKeepsOrder(t *testing.T) {
 func TestSenderOutageAndResume(t *testing.T) {
 	port := testenv.FreePort(t)
 	warn := &testenv.Buffer{}
-	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: port, QueueSize: 16}, warn)
+	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: port, QueueSize: 16, Log: logging.New(warn, "server")})
 	defer s.Close()
 	runWithin(t, 10*time.Second, "Log with the server down", func() {
 		for i := 0; i < 20000; i++ {
@@ -106,7 +105,7 @@ func TestSenderSlowServer(t *testing.T) {
 	}()
 	warn := &testenv.Buffer{}
 	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, QueueSize: 8,
-		Timeout: 200 * time.Millisecond, CloseWait: 300 * time.Millisecond}, warn)
+		Timeout: 200 * time.Millisecond, CloseWait: 300 * time.Millisecond, Log: logging.New(warn, "server")})
 	runWithin(t, 10*time.Second, "Log with a silent server", func() {
 		for i := 0; i < 5000; i++ {
 			s.Log(entry(i))
@@ -125,7 +124,7 @@ func TestSenderServerRestart(t *testing.T) {
 	_, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
 	warn := &testenv.Buffer{}
-	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: p, Timeout: 5 * time.Second}, warn)
+	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: p, Timeout: 5 * time.Second, Log: logging.New(warn, "server")})
 	defer s.Close()
 	s.Log(entry(1))
 	waitFor(t, "the first line", func() bool { return out.String() != "" })
@@ -157,7 +156,7 @@ func (w *slowWriter) Write(p []byte) (int, error) {
 // §6 wants one line per request.
 func TestSenderSlowServerNoDuplicates(t *testing.T) {
 	w := &slowWriter{}
-	srv := &oncrpc.Server{ErrorLog: log.New(io.Discard, "", 0)}
+	srv := &oncrpc.Server{Log: logging.Discard()}
 	Register(srv, NewPrinter(w))
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -166,7 +165,7 @@ func TestSenderSlowServerNoDuplicates(t *testing.T) {
 	go srv.Serve(l)
 	defer srv.Close()
 	warn := &testenv.Buffer{}
-	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, Timeout: 100 * time.Millisecond, CloseWait: 5 * time.Second}, warn)
+	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, Timeout: 100 * time.Millisecond, CloseWait: 5 * time.Second, Log: logging.New(warn, "server")})
 	s.Log(entry(1))
 	waitFor(t, "the first line", func() bool { return w.out.String() != "" })
 	w.slow.Store(true)
@@ -186,7 +185,7 @@ func TestSenderEntryOverBounds(t *testing.T) {
 	_, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
 	warn := &testenv.Buffer{}
-	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: p, Timeout: 5 * time.Second}, warn)
+	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: p, Timeout: 5 * time.Second, Log: logging.New(warn, "server")})
 	big := entry(9)
 	big.DateTime = strings.Repeat("9", MaxDateTime+1)
 	s.Log(entry(1))

@@ -11,6 +11,7 @@ import (
 
 	"p2p/internal/central"
 	"p2p/internal/datetime"
+	"p2p/internal/logging"
 	"p2p/internal/testenv"
 )
 
@@ -26,7 +27,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{t: t, srvDir: t.TempDir(), console: new(testenv.Buffer)}
-	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: testenv.CSVDirectory(t, w.srvDir), Console: w.console, Errors: new(testenv.Buffer)})
+	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: testenv.CSVDirectory(t, w.srvDir), Console: w.console, Log: logging.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

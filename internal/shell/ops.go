@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 
+	"p2p/internal/logging"
 	"p2p/internal/peer"
 	"p2p/internal/wire"
 )
@@ -60,8 +61,8 @@ func (s *Shell) connect(ctx context.Context, args []string) {
 
 func (s *Shell) serveConfig() peer.ServerConfig {
 	cfg := s.cfg.Serve
-	if cfg.Logf == nil {
-		cfg.Logf = func(format string, args ...any) { s.out.errline("peer: " + fmt.Sprintf(format, args...)) }
+	if cfg.Log == nil {
+		cfg.Log = logging.New(errWriter{s.out}, "peer")
 	}
 	return cfg
 }

@@ -49,8 +49,10 @@ type Config struct {
 	// central server; zero means DefaultTimeout.
 	Timeout time.Duration
 	// Download tunes GET_FILE's downloads and Serve the GET_FILE listener
-	// (zero values: the defaults of package peer; an unset Serve.Logf
-	// writes the listener's messages to Stderr).
+	// (zero values: the defaults of package peer; an unset Serve.Log
+	// writes the listener's messages to Stderr as "peer: ..." lines,
+	// through the console, so that they never tear the prompt or the
+	// progress line).
 	Download peer.DownloadConfig
 	Serve    peer.ServerConfig
 	// Interrupt, read by RunTerminal only, carries the SIGINTs of Ctrl-C
@@ -237,6 +239,17 @@ func (c *console) errline(s string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.writeLocked(c.stderr, append(b, '\n'))
+}
+
+// errWriter is the console's stderr as an io.Writer, for the logger of
+// the peer server inside the client: each Write (one line, from package
+// logging) becomes an errline, drawn around the status line under the
+// console's lock.
+type errWriter struct{ c *console }
+
+func (w errWriter) Write(p []byte) (int, error) {
+	w.c.errline(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // lines batches stdout lines (a long list) into few writes; each batch is

@@ -1,11 +1,11 @@
 package testenv
 
 import (
-	"io"
 	"testing"
 
 	"p2p/internal/directory"
 	"p2p/internal/directory/csvstore"
+	"p2p/internal/logging"
 )
 
 // CSVDirectory opens the CSV store in the folder dir (fsync off: tests
@@ -14,7 +14,7 @@ import (
 // later has been stopped (cleanups run newest first).
 func CSVDirectory(t testing.TB, dir string) *directory.Directory {
 	t.Helper()
-	st, err := csvstore.Open(csvstore.Options{Dir: dir, Warn: io.Discard})
+	st, err := csvstore.Open(csvstore.Options{Dir: dir, Log: logging.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"p2p/internal/central"
 	"p2p/internal/directory"
 	"p2p/internal/loadgen"
+	"p2p/internal/logging"
 	"p2p/internal/wire"
 )
 
@@ -149,12 +150,12 @@ func TestMain(m *testing.M) {
 // closes.
 func serveChild(spec string) int {
 	dir, noIndex := strings.CutPrefix(spec, "noindex:")
-	st, err := Open(Options{Dir: dir, Sync: true, Warn: os.Stderr, noIndex: noIndex})
+	st, err := Open(Options{Dir: dir, Sync: true, Log: logging.New(os.Stderr, ""), noIndex: noIndex})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: directory.New(st, directory.Options{Warn: os.Stderr}), Console: io.Discard, Errors: os.Stderr})
+	srv, err := central.Start(central.Config{Addr: "127.0.0.1:0", Directory: directory.New(st, directory.Options{Log: logging.New(os.Stderr, "")}), Console: io.Discard, Log: logging.New(os.Stderr, "")})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -363,7 +364,7 @@ func BenchmarkSearchStartup(b *testing.B) {
 			for k, noIndex := range []bool{true, false} {
 				heap0 := heapInUse()
 				t0 := time.Now()
-				st, err := Open(Options{Dir: dir, Warn: os.Stderr, noIndex: noIndex})
+				st, err := Open(Options{Dir: dir, Log: logging.New(os.Stderr, ""), noIndex: noIndex})
 				d := time.Since(t0)
 				if err != nil {
 					b.Fatal(err)

@@ -385,7 +385,7 @@ func (s *Store) finish(b *batch, w *batchWriter, err, undoErr error, took time.D
 		close(b.done)
 		return
 	}
-	fmt.Fprintf(s.warn, "directory: %v; undoing it failed too: %v (no reply until the files are repaired)\n", err, undoErr)
+	s.log.Error(fmt.Sprintf("directory: %v; undoing it failed too: %v (no reply until the files are repaired)", err, undoErr))
 	if b.usersRewrite || len(b.usersAdd) > 0 {
 		s.unclean.users = true
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 
 	"p2p/internal/directory"
 	"p2p/internal/directory/csvstore"
+	"p2p/internal/logging"
 	"p2p/internal/testenv"
 	"p2p/internal/wire"
 )
@@ -90,7 +90,7 @@ func snapshot(t *testing.T, dir string) string {
 
 func openDir(t *testing.T, dir string) (*csvstore.Store, *directory.Directory) {
 	t.Helper()
-	st, err := csvstore.Open(csvstore.Options{Dir: dir, Sync: true, Warn: io.Discard})
+	st, err := csvstore.Open(csvstore.Options{Dir: dir, Sync: true, Log: logging.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

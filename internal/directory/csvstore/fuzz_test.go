@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"p2p/internal/logging"
 )
 
 // FuzzParseCSV: the reader never panics, and every record it accepts
@@ -44,14 +46,14 @@ func FuzzLoad(f *testing.F) {
 		os.WriteFile(filepath.Join(dir, ConnectedFile), conns, 0o644)
 		os.WriteFile(filepath.Join(dir, FilesDir, "a.csv"), list, 0o644)
 		var warn bytes.Buffer
-		s, err := Open(Options{Dir: dir, Warn: &warn})
+		s, err := Open(Options{Dir: dir, Log: logging.New(&warn, "server")})
 		if err != nil {
 			return
 		}
 		first := snapshot(s)
 		s.Close()
 		warn.Reset()
-		s, err = Open(Options{Dir: dir, Warn: &warn})
+		s, err = Open(Options{Dir: dir, Log: logging.New(&warn, "server")})
 		if err != nil {
 			t.Fatalf("second open: %v", err)
 		}

@@ -17,7 +17,7 @@ import (
 // dropped (an UNREGISTER stopped halfway), a connected user without a list
 // gets an empty one (a CONNECT stopped halfway), a list of a user not
 // connected is removed (a DISCONNECT stopped halfway), and a torn last line
-// is dropped. Every damaged or dropped line is reported on s.warn as
+// is dropped. Every damaged or dropped line is reported on s.log as
 // file:line, and the files are marked to be rewritten with what was kept,
 // so that later appends land after whole lines. A file that cannot be read
 // (other than missing) stops the load.
@@ -110,7 +110,7 @@ func (s *Store) loadList(user string) error {
 	list := newFileList()
 	s.files[user] = list
 	if !ok {
-		fmt.Fprintf(s.warn, "directory: %s missing for connected user %q: starting an empty list\n", path, user)
+		s.log.Warn(fmt.Sprintf("directory: %s missing for connected user %q: starting an empty list", path, user))
 		s.dirty.files[user] = true
 	}
 	for _, r := range recs {
@@ -149,7 +149,7 @@ func (s *Store) removeStaleLists() error {
 			continue
 		}
 		path := filepath.Join(s.filesDir, e.Name())
-		fmt.Fprintf(s.warn, "directory: removing %s: user %q is not connected\n", path, u)
+		s.log.Warn(fmt.Sprintf("directory: removing %s: user %q is not connected", path, u))
 		if err := os.Remove(path); err != nil {
 			return fmt.Errorf("directory: %w", err)
 		}
@@ -187,5 +187,5 @@ func (s *Store) report(path string, r record, why string) {
 	if len(raw) > 120 {
 		raw = raw[:120] + "..."
 	}
-	fmt.Fprintf(s.warn, "directory: %s:%d: %s: line dropped: %q\n", path, r.line, why, raw)
+	s.log.Warn(fmt.Sprintf("directory: %s:%d: %s: line dropped: %q", path, r.line, why, raw))
 }

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"p2p/internal/directory"
+	"p2p/internal/logging"
 	"p2p/internal/wire"
 )
 
@@ -23,9 +24,10 @@ type Options struct {
 	// before the operations it carries return. Off, a crash of the machine
 	// (not of the process) may lose acknowledged operations.
 	Sync bool
-	// Warn receives the load report (damaged lines, file:line) and storage
-	// errors. Nil means os.Stderr.
-	Warn io.Writer
+	// Log gets the load report (damaged lines, file:line) and the storage
+	// errors no request can carry. Nil: the lines go to os.Stderr, as a
+	// report of repaired files must not be lost by default.
+	Log *slog.Logger
 
 	noIndex bool // SEARCH scans every list instead (benchmarks' baseline)
 }
@@ -62,7 +64,7 @@ type addr struct{ ip, port string }
 type Store struct {
 	dir, filesDir string
 	sync          bool
-	warn          io.Writer
+	log           *slog.Logger
 	lock          *os.File // holds the folder's flock until Close
 
 	mu       sync.Mutex
@@ -97,14 +99,14 @@ type Store struct {
 }
 
 // Open loads the directory from opts.Dir (creating the folder and empty
-// files when missing), reports every damaged line on opts.Warn, repairs the
+// files when missing), reports every damaged line on opts.Log, repairs the
 // files to hold what was loaded, and starts the committer.
 func Open(opts Options) (*Store, error) {
 	s := &Store{
 		dir:      opts.Dir,
 		filesDir: filepath.Join(opts.Dir, FilesDir),
 		sync:     opts.Sync,
-		warn:     opts.Warn,
+		log:      opts.Log,
 		users:    newOmap[struct{}](),
 		conns:    newOmap[addr](),
 		files:    make(map[string]*fileList),
@@ -115,8 +117,8 @@ func Open(opts Options) (*Store, error) {
 		wake:     make(chan struct{}, 1),
 		stopped:  make(chan struct{}),
 	}
-	if s.warn == nil {
-		s.warn = os.Stderr
+	if s.log == nil {
+		s.log = logging.New(os.Stderr, "")
 	}
 	if s.dir == "" {
 		s.dir = "."

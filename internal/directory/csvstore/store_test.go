@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"p2p/internal/directory"
+	"p2p/internal/logging"
 	"p2p/internal/wire"
 )
 
@@ -76,11 +77,11 @@ func open(t *testing.T, dir string, warn *syncBuf) testStore {
 	if warn == nil {
 		warn = new(syncBuf)
 	}
-	s, err := Open(Options{Dir: dir, Sync: true, Warn: warn})
+	s, err := Open(Options{Dir: dir, Sync: true, Log: logging.New(warn, "server")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return testStore{s, directory.New(s, directory.Options{Warn: warn})}
+	return testStore{s, directory.New(s, directory.Options{Log: logging.New(warn, "server")})}
 }
 
 func file(t *testing.T, path string) string {
@@ -349,7 +350,7 @@ func TestStoreOneServerPerFolder(t *testing.T) {
 	s := open(t, dir, nil)
 	expect(t, "register", s.Register("a"), wire.OK)
 	before := file(t, filepath.Join(dir, UsersFile))
-	if s2, err := Open(Options{Dir: dir, Warn: new(bytes.Buffer)}); err == nil {
+	if s2, err := Open(Options{Dir: dir, Log: logging.New(new(bytes.Buffer), "")}); err == nil {
 		s2.Close()
 		t.Fatal("a second Open of a folder in use succeeded")
 	} else if !strings.Contains(err.Error(), "in use by another server") {
