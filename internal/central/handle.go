@@ -71,7 +71,7 @@ func (s *Server) serveConn(conn net.Conn) {
 func (s *Server) answer(req wire.Request, ip string) reply {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
 	defer cancel()
-	d := s.dir
+	d := s.directory
 	var err error
 	switch req.Op {
 	case wire.Register:

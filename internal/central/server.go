@@ -122,12 +122,12 @@ func (NopOpLogger) Log(rpclog.Entry) {}
 
 // Server is a running central server.
 type Server struct {
-	cfg     Config
-	ln      *listen.Listener
-	dir     *directory.Directory
-	console *console
-	budget  *budget
-	once    sync.Once
+	cfg       Config
+	ln        *listen.Listener
+	directory *directory.Directory
+	console   *console
+	budget    *budget
+	once      sync.Once
 }
 
 // Start listens, prints "s> init server <ip>:<port>" and serves in the
@@ -161,10 +161,10 @@ func Start(cfg Config) (*Server, error) {
 		return nil, errors.New("central: no directory")
 	}
 	s := &Server{
-		cfg:     cfg,
-		dir:     cfg.Directory,
-		console: &console{w: cfg.Console},
-		budget:  newBudget(cfg.ReplyBudget),
+		cfg:       cfg,
+		directory: cfg.Directory,
+		console:   &console{w: cfg.Console},
+		budget:    newBudget(cfg.ReplyBudget),
 	}
 	ln := cfg.Listener
 	if ln == nil {
