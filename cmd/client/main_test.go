@@ -49,16 +49,15 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-// buildClient builds this command into a temporary folder; race adds -race.
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// buildClient builds this command, once for the tests; race adds -race.
 func buildClient(t *testing.T, race bool) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "client")
 	if race {
-		testenv.Build(t, bin, "client", "-race")
-	} else {
-		testenv.Build(t, bin, "client")
+		return testenv.Build(t, "client", "-race")
 	}
-	return bin
+	return testenv.Build(t, "client")
 }
 
 // services starts a real central server and web service in the test and

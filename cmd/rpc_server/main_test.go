@@ -42,12 +42,12 @@ func TestParseArgs(t *testing.T) {
 	}
 }
 
-// binary builds rpc_server into a temporary folder.
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// binary builds rpc_server, once for the tests.
 func binary(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "rpc_server")
-	testenv.Build(t, path, "rpc_server")
-	return path
+	return testenv.Build(t, "rpc_server")
 }
 
 func TestBadFlagsExit2WithUsage(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -15,6 +14,8 @@ import (
 
 	"p2p/internal/testenv"
 )
+
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestBadFlags(t *testing.T) {
 	for _, args := range [][]string{
@@ -52,8 +53,7 @@ func TestBadFlags(t *testing.T) {
 // TestServesAndStops runs the built command on a free port, fetches the
 // WSDL and stops it with SIGTERM.
 func TestServesAndStops(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "ws-server")
-	testenv.Build(t, bin, "ws-server")
+	bin := testenv.Build(t, "ws-server")
 	cmd := exec.Command(bin, "-p", "0", "-read-timeout", "2s")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,38 +18,17 @@ import (
 	"p2p/internal/testenv"
 )
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	if child := os.Getenv(childEnv); child != "" {
 		os.Exit(runChild(child))
 	}
-	code := m.Run()
-	testenv.StopPostgres()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-	os.Exit(code)
+	testenv.Main(m)
 }
 
 // serverBinary builds cmd/server once per test run.
 func serverBinary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "p2p-server-build-")
-		if buildErr != nil {
-			return
-		}
-		buildErr = testenv.BuildErr(filepath.Join(buildDir, "server"), "server")
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(buildDir, "server")
+	return testenv.Build(t, "server")
 }
 
 // proc is cmd/server running as a real process.

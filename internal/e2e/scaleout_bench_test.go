@@ -44,10 +44,10 @@ const (
 // make it.
 type setup struct {
 	name    string
-	addr    string      // where clients connect
-	servers []*exec.Cmd // central servers
-	haproxy *exec.Cmd   // nil without
-	pg      int         // postmaster pid, 0 without
+	addr    string        // where clients connect
+	servers []*exec.Cmd   // central servers
+	haproxy *testenv.Proc // nil without
+	pg      int           // postmaster pid, 0 without
 }
 
 // cpu is the CPU time, so far, of each part of a setup.
@@ -64,7 +64,7 @@ func (s *setup) cpu(b *testing.B) cpu {
 		c.servers += d
 	}
 	if s.haproxy != nil {
-		c.haproxy, _ = loadgen.ProcessCPU(s.haproxy.Process.Pid)
+		c.haproxy, _ = loadgen.ProcessCPU(s.haproxy.Pid())
 	}
 	if s.pg != 0 {
 		c.pg, _ = loadgen.TreeCPU(s.pg)

@@ -46,10 +46,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	buildDir = dir
-	code := m.Run()
-	stopRpcbind()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testenv.Main(m, stopRpcbind, func() { os.RemoveAll(dir) })
 }
 
 func built(t testing.TB, name string, build func() (path, missing string, err error)) string {
@@ -117,10 +114,7 @@ func cPrograms(t testing.TB) (client, server string) {
 // rpcServerBinary builds cmd/rpc_server.
 func rpcServerBinary(t testing.TB) string {
 	t.Helper()
-	return built(t, "rpc_server", func() (string, string, error) {
-		path := filepath.Join(buildDir, "rpc_server")
-		return path, "", testenv.BuildErr(path, "rpc_server")
-	})
+	return testenv.Build(t, "rpc_server")
 }
 
 // proc is a started server process whose stdout goes to a file.
