@@ -210,6 +210,8 @@ func TestCentralLoadWhileLogServerRestarts(t *testing.T) {
 			}
 		}()
 	}
+	// Not polling: the load runs for a while before the kill, with the
+	// server down and after its return.
 	time.Sleep(300 * time.Millisecond)
 	first.Kill()
 	time.Sleep(300 * time.Millisecond)
