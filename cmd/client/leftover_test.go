@@ -3,14 +3,13 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+	"time"
 
 	"p2p/internal/testenv"
 	"p2p/internal/wire"
@@ -37,23 +36,17 @@ func stallingPeer(t *testing.T) string {
 // startClient starts the client binary in dir as user (REGISTER, which the
 // real central server answers), with a listusers file naming alice at
 // peerAddr.
-func startClient(t *testing.T, bin string, args []string, dir, user, peerAddr string) (*exec.Cmd, io.WriteCloser, *testenv.Buffer) {
+func startClient(t *testing.T, bin string, args []string, dir, user, peerAddr string) *testenv.Proc {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(peerAddr)
 	list := fmt.Sprintf(`[{"Username": "alice", "IP address": %q, "Port": %q}]`, host, port)
 	os.WriteFile(filepath.Join(dir, "listusers-"+user+".json"), []byte(list), 0o644)
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
-	stdin, _ := cmd.StdinPipe()
-	out := &testenv.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	fmt.Fprintln(stdin, "REGISTER "+user)
-	waitFor(t, func() bool { return strings.Contains(out.String(), "REGISTER OK") }, out)
-	return cmd, stdin, out
+	p := testenv.Start(t, cmd)
+	fmt.Fprintln(p.Stdin, "REGISTER "+user)
+	p.WaitFor(30*time.Second, "REGISTER OK", func() bool { return strings.Contains(p.Stdout.String(), "REGISTER OK") })
+	return p
 }
 
 func tempFiles(t *testing.T, dir string) []string {
@@ -76,16 +69,15 @@ func TestKilledDownloadLeftoverRemoved(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "copy.bin"), []byte("the old content"), 0o644)
 
 	// live downloads and stays; killed downloads and is killed.
-	_, liveIn, _ := startClient(t, bin, args, dir, "live", peerAddr)
-	fmt.Fprintln(liveIn, "GET_FILE alice big.bin live.bin")
-	waitFor(t, func() bool { return len(tempFiles(t, dir)) == 1 }, stringer(func() string { return fmt.Sprint(tempFiles(t, dir)) }))
+	live := startClient(t, bin, args, dir, "live", peerAddr)
+	fmt.Fprintln(live.Stdin, "GET_FILE alice big.bin live.bin")
+	live.WaitFor(30*time.Second, "its temporary file", func() bool { return len(tempFiles(t, dir)) == 1 })
 	liveTemp := tempFiles(t, dir)[0]
 
-	killed, killedIn, _ := startClient(t, bin, args, dir, "killed", peerAddr)
-	fmt.Fprintln(killedIn, "GET_FILE alice big.bin copy.bin")
-	waitFor(t, func() bool { return len(tempFiles(t, dir)) == 2 }, stringer(func() string { return fmt.Sprint(tempFiles(t, dir)) }))
-	killed.Process.Signal(syscall.SIGKILL)
-	killed.Wait()
+	killed := startClient(t, bin, args, dir, "killed", peerAddr)
+	fmt.Fprintln(killed.Stdin, "GET_FILE alice big.bin copy.bin")
+	killed.WaitFor(30*time.Second, "a second temporary file", func() bool { return len(tempFiles(t, dir)) == 2 })
+	killed.Kill()
 	if n := len(tempFiles(t, dir)); n != 2 {
 		t.Fatalf("%d temporary files after the kill", n)
 	}
@@ -109,7 +101,3 @@ func TestKilledDownloadLeftoverRemoved(t *testing.T) {
 		t.Errorf("copy.bin = %q", got)
 	}
 }
-
-type stringer func() string
-
-func (s stringer) String() string { return s() }

@@ -67,17 +67,13 @@ func runListClient(t *testing.T, bin, server, dir, line string) ([]string, int) 
 	host, port, _ := net.SplitHostPort(server)
 	cmd := exec.Command(bin, "-s", host, "-p", port, "-w", ws.URL+"/", "-l", "127.0.0.1:0")
 	cmd.Dir = dir
-	stdin, _ := cmd.StdinPipe()
+	// Read as it comes, not kept in p.Stdout: a list may be a million
+	// lines.
 	stdout, _ := cmd.StdoutPipe()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	p := testenv.Start(t, cmd)
 	// "REGISTER end" after the list: its "REGISTER OK" marks the end of
 	// the list's lines (which all start with a datetime or a tab).
-	fmt.Fprintf(stdin, "REGISTER big\n%s\nREGISTER end\n", line)
+	fmt.Fprintf(p.Stdin, "REGISTER big\n%s\nREGISTER end\n", line)
 	sc := bufio.NewScanner(stdout)
 	var lines []string
 	ended := false
@@ -85,15 +81,15 @@ func runListClient(t *testing.T, bin, server, dir, line string) ([]string, int) 
 		lines = append(lines, sc.Text())
 		ended = len(lines) > 2 && sc.Text() == "REGISTER OK"
 	}
-	kb := peakRSS(t, cmd.Process.Pid)
-	stdin.Close()
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("exit: %v; stderr: %s", err, stderr.String())
+	kb := peakRSS(t, p.Pid())
+	p.Stdin.Close()
+	if err := p.Wait(60 * time.Second); err != nil {
+		t.Errorf("exit: %v; stderr: %s", err, p.Stderr.String())
 	}
 	if !ended {
-		t.Fatalf("the client ended early; stdout %d lines; stderr: %s", len(lines), stderr.String())
+		t.Fatalf("the client ended early; stdout %d lines; stderr: %s", len(lines), p.Stderr.String())
 	}
-	t.Logf("%s: peak RSS %d KiB; stderr: %.300s", line, kb, stderr.String())
+	t.Logf("%s: peak RSS %d KiB; stderr: %.300s", line, kb, p.Stderr.String())
 	return lines[2 : len(lines)-2], kb // the list command's lines
 }
 

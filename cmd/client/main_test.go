@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net/http/httptest"
@@ -50,16 +49,15 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-// buildClient builds this command into a temporary folder; race adds -race.
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// buildClient builds this command, once for the tests; race adds -race.
 func buildClient(t *testing.T, race bool) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "client")
 	if race {
-		testenv.Build(t, bin, "client", "-race")
-	} else {
-		testenv.Build(t, bin, "client")
+		return testenv.Build(t, "client", "-race")
 	}
-	return bin
+	return testenv.Build(t, "client")
 }
 
 // services starts a real central server and web service in the test and
@@ -105,39 +103,25 @@ func TestPeakRSS(t *testing.T) {
 
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	lines := bufio.NewScanner(stdout)
+	p := testenv.Start(t, cmd)
+	read := 0
 	next := func() string {
-		done := make(chan bool, 1)
-		go func() { done <- lines.Scan() }()
-		select {
-		case ok := <-done:
-			if !ok {
-				t.Fatalf("client ended; stderr: %s", stderr.String())
-			}
-		case <-time.After(120 * time.Second):
-			t.Fatalf("no output; stderr: %s", stderr.String())
-		}
-		return lines.Text()
+		t.Helper()
+		p.WaitFor(120*time.Second, "a line of output", func() bool { return len(p.Stdout.Lines()) > read })
+		read++
+		return p.Stdout.Lines()[read-1]
 	}
-	fmt.Fprintln(stdin, "REGISTER rss")
+	fmt.Fprintln(p.Stdin, "REGISTER rss")
 	next()
 	if got := next(); got != "REGISTER OK" {
 		t.Fatalf("REGISTER: %q", got)
 	}
-	fmt.Fprintln(stdin, "GET_FILE alice big.bin copy.bin")
+	fmt.Fprintln(p.Stdin, "GET_FILE alice big.bin copy.bin")
 	next()
 	if got := next(); got != "GET_FILE OK" {
-		t.Fatalf("GET_FILE: %q; stderr: %s", got, stderr.String())
+		t.Fatalf("GET_FILE: %q; stderr: %s", got, p.Stderr.String())
 	}
-	kb := peakRSS(t, cmd.Process.Pid)
+	kb := peakRSS(t, p.Pid())
 	t.Logf("peak RSS of the receiving client: %d KiB for a %d MiB file", kb, size>>20)
 	if kb*1024 > limit {
 		t.Errorf("peak RSS %d KiB > %d KiB", kb, limit>>10)
@@ -145,13 +129,13 @@ func TestPeakRSS(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(dir, "copy.bin")); err != nil || st.Size() != size {
 		t.Errorf("copy.bin: %v", err)
 	}
-	stdin.Close()
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("exit: %v; stderr: %s", err, stderr.String())
+	p.Stdin.Close()
+	if err := p.Wait(60 * time.Second); err != nil {
+		t.Errorf("exit: %v; stderr: %s", err, p.Stderr.String())
 	}
 	// stderr is no terminal: no progress line, no terminal codes.
-	if strings.ContainsAny(stderr.String(), "\r\x1b%") {
-		t.Errorf("progress on a stderr that is no terminal: %q", stderr.String())
+	if strings.ContainsAny(p.Stderr.String(), "\r\x1b%") {
+		t.Errorf("progress on a stderr that is no terminal: %q", p.Stderr.String())
 	}
 }
 
@@ -175,43 +159,25 @@ func peakRSS(t *testing.T, pid int) int {
 func TestSignalDisconnects(t *testing.T) {
 	bin := buildClient(t, false)
 	args, srvDir := services(t)
-	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGTERM} {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			user := strings.ReplaceAll(sig.String(), " ", "-")
 			cmd := exec.Command(bin, args...)
 			cmd.Dir = t.TempDir()
-			stdin, _ := cmd.StdinPipe()
-			defer stdin.Close()
-			out := &testenv.Buffer{}
-			cmd.Stdout, cmd.Stderr = out, out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
+			p := testenv.Start(t, cmd)
+			fmt.Fprintln(p.Stdin, "REGISTER "+user)
+			fmt.Fprintln(p.Stdin, "CONNECT "+user)
+			p.WaitFor(30*time.Second, "CONNECT OK", func() bool { return strings.Contains(p.Stdout.String(), "CONNECT OK") })
+			if err := p.Stop(sig, 30*time.Second); err != nil {
+				t.Errorf("exit after %v: %v; %s", sig, err, p)
 			}
-			fmt.Fprintln(stdin, "REGISTER "+user)
-			fmt.Fprintln(stdin, "CONNECT "+user)
-			waitFor(t, func() bool { return strings.Contains(out.String(), "CONNECT OK") }, out)
-			cmd.Process.Signal(sig)
-			if err := cmd.Wait(); err != nil {
-				t.Errorf("exit after %v: %v; output: %s", sig, err, out.String())
-			}
-			if !strings.Contains(out.String(), "DISCONNECT OK") {
-				t.Errorf("no DISCONNECT on %v: %s", sig, out.String())
+			if !strings.Contains(p.Stdout.String(), "DISCONNECT OK") {
+				t.Errorf("no DISCONNECT on %v: %s", sig, p)
 			}
 			if got, _ := os.ReadFile(filepath.Join(srvDir, "connected.csv")); len(got) != 0 {
 				t.Errorf("connected.csv = %q", got)
 			}
 		})
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool, what fmt.Stringer) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out; have:\n%s", what.String())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -53,7 +53,15 @@ func (m *tmux) String() string { return m.screen() }
 // waitCount waits until s appears at least n times on the screen.
 func (m *tmux) waitCount(s string, n int) {
 	m.t.Helper()
-	waitFor(m.t, func() bool { return strings.Count(m.screen(), s) >= n }, m)
+	m.until(fmt.Sprintf("%d× %q", n, s), func() bool { return strings.Count(m.screen(), s) >= n })
+}
+
+// until waits up to 30 s for cond, failing the test with the screen.
+func (m *tmux) until(what string, cond func() bool) {
+	m.t.Helper()
+	if !testenv.Poll(30*time.Second, cond) {
+		m.t.Fatalf("timed out waiting for %s; the screen:\n%s", what, m.screen())
+	}
 }
 
 // TestTerminalSession runs the client (built with -race) in a tmux pane:
@@ -98,7 +106,7 @@ func TestTerminalSession(t *testing.T) {
 		t.Fatalf("connected.csv = %q", conn)
 	}
 	m.run("send-keys", "-t", "p2p", "-l", "LIST_CONT")
-	time.Sleep(200 * time.Millisecond)
+	m.waitCount("c> LIST_CONT", 1) // in the editor when the message comes
 	local := filepath.Join(t.TempDir(), "copy.mp3")
 	res, err := peer.Download(context.Background(), fields[1]+":"+fields[2], "song.mp3", local, peer.DownloadConfig{})
 	if err != nil || res.Outcome != wire.OK {
@@ -111,21 +119,17 @@ func TestTerminalSession(t *testing.T) {
 	m.waitCount(`song.mp3 "a song I like"`, 1)
 
 	m.typeLine("quit")
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(m.screen(), "client exit status") {
-		if time.Now().After(deadline) {
-			// Hung: a goroutine dump (SIGQUIT) says where.
-			sh := strings.TrimSpace(m.run("display-message", "-p", "-t", "p2p", "#{pane_pid}"))
-			children, _ := os.ReadFile("/proc/" + sh + "/task/" + sh + "/children")
-			for _, c := range strings.Fields(string(children)) {
-				if pid, err := strconv.Atoi(c); err == nil {
-					syscall.Kill(pid, syscall.SIGQUIT)
-				}
+	if !testenv.Poll(30*time.Second, func() bool { return strings.Contains(m.screen(), "client exit status") }) {
+		// Hung: a goroutine dump (SIGQUIT) says where.
+		sh := strings.TrimSpace(m.run("display-message", "-p", "-t", "p2p", "#{pane_pid}"))
+		children, _ := os.ReadFile("/proc/" + sh + "/task/" + sh + "/children")
+		for _, c := range strings.Fields(string(children)) {
+			if pid, err := strconv.Atoi(c); err == nil {
+				syscall.Kill(pid, syscall.SIGQUIT)
 			}
-			time.Sleep(time.Second)
-			t.Fatalf("the client did not exit after QUIT:\n%s", m.run("capture-pane", "-p", "-J", "-t", "p2p", "-S", "-3000"))
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(time.Second) // not polling: the dump takes a moment to reach the pane
+		t.Fatalf("the client did not exit after QUIT:\n%s", m.run("capture-pane", "-p", "-J", "-t", "p2p", "-S", "-3000"))
 	}
 	screen := m.screen()
 	if !strings.Contains(screen, "client exit status 0\n") {
@@ -200,7 +204,7 @@ func TestCtrlCCancelsDownload(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the download did not start:\n%s", m)
 	}
-	waitFor(t, func() bool { return len(tempFiles(t, dir)) == 1 }, m)
+	m.until("the temporary file", func() bool { return len(tempFiles(t, dir)) == 1 })
 	m.keys("C-c")
 	m.waitCount("GET_FILE FAIL", 1)
 	m.waitCount("c> ", 4)
@@ -325,7 +329,7 @@ func TestTerminalSearchCompletionHistory(t *testing.T) {
 	m.keys("Enter")
 	// The progress line, on the way...
 	var seen string
-	waitFor(t, func() bool { seen = progressShown.FindString(m.screen()); return seen != "" }, m)
+	m.until("the progress line", func() bool { seen = progressShown.FindString(m.screen()); return seen != "" })
 	t.Logf("progress line seen: %q", seen)
 	m.waitCount("GET_FILE OK", 1)
 	// ...and gone at the end.

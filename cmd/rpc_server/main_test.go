@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -42,12 +39,12 @@ func TestParseArgs(t *testing.T) {
 	}
 }
 
-// binary builds rpc_server into a temporary folder.
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// binary builds rpc_server, once for the tests.
 func binary(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "rpc_server")
-	testenv.Build(t, path, "rpc_server")
-	return path
+	return testenv.Build(t, "rpc_server")
 }
 
 func TestBadFlagsExit2WithUsage(t *testing.T) {
@@ -75,45 +72,13 @@ func TestHelpExits0WithUsage(t *testing.T) {
 	}
 }
 
-// start runs the binary on a free port with stdout to a file; it returns
-// the port, the stdout path and the process.
-func start(t *testing.T, bin string, args ...string) (int, string, *exec.Cmd) {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "stdout")
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cmd := exec.Command(bin, append([]string{"-p", "0", "-portmap=false"}, args...)...)
-	cmd.Stdout = f
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		if _, after, ok := strings.Cut(sc.Text(), "on TCP port "); ok {
-			port, _ := strconv.Atoi(strings.Fields(after)[0])
-			go func() { // keep draining stderr
-				for sc.Scan() {
-				}
-			}()
-			return port, out, cmd
-		}
-	}
-	t.Fatal("rpc_server did not announce its port")
-	return 0, "", nil
-}
-
 // TestIdleFloodFromOneAddress: more idle connections from 127.0.0.2 than
 // -max-conns allows (an abuser's 4,096 starved the central server's
 // logger) do not keep a LOG call from 127.0.0.1 from being answered and
 // printed.
 func TestIdleFloodFromOneAddress(t *testing.T) {
-	port, out, cmd := start(t, binary(t))
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	p := testenv.Start(t, exec.Command(binary(t), "-p", "0", "-portmap=false"))
+	addr := "127.0.0.1:" + p.Line(p.Stderr, 20*time.Second, regexp.MustCompile(`on TCP port (\d+)(?:\s|$)`))[1]
 	opened := testenv.Flood(t, "127.0.0.2", addr, oncrpc.DefaultMaxConns+200, nil)
 	t.Logf("the flood opened %d connections", opened)
 	// One idle connection has sent half a record header and stalls.
@@ -135,25 +100,9 @@ func TestIdleFloodFromOneAddress(t *testing.T) {
 	if _, err := c.Call(time.Now().Add(3*time.Second), rpclog.Program, rpclog.Version, rpclog.ProcLogOp, args); err != nil {
 		t.Fatalf("LOG call from 127.0.0.1 during the flood: %v", err)
 	}
-	for end := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		b, _ := os.ReadFile(out)
-		if string(b) == "alice PUBLISH f 30/11/2026 17:20:00\n" {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatalf("stdout = %q", b)
-		}
-	}
+	p.WaitFor(20*time.Second, "the line printed", func() bool { return p.Stdout.String() == "alice PUBLISH f 30/11/2026 17:20:00\n" })
 	// SIGINT stops it cleanly (exit status 0) even with those connections.
-	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGINT: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("rpc_server did not stop on SIGINT")
+	if err := p.Stop(syscall.SIGINT, 20*time.Second); err != nil {
+		t.Fatalf("exit after SIGINT: %v", err)
 	}
 }

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -15,6 +13,8 @@ import (
 
 	"p2p/internal/testenv"
 )
+
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestBadFlags(t *testing.T) {
 	for _, args := range [][]string{
@@ -52,29 +52,11 @@ func TestBadFlags(t *testing.T) {
 // TestServesAndStops runs the built command on a free port, fetches the
 // WSDL and stops it with SIGTERM.
 func TestServesAndStops(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "ws-server")
-	testenv.Build(t, bin, "ws-server")
-	cmd := exec.Command(bin, "-p", "0", "-read-timeout", "2s")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	lines := bufio.NewReader(stdout)
-	first := make(chan string, 1)
-	go func() { l, _ := lines.ReadString('\n'); first <- l }()
-	var line string
-	select {
-	case line = <-first:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no start-up line; stderr: %s", stderr.String())
-	}
-	m := regexp.MustCompile(`^ws-server: listening on \S+ \(WSDL at http://<host>:(\d+)/\?wsdl\)\n$`).FindStringSubmatch(line)
+	bin := testenv.Build(t, "ws-server")
+	p := testenv.Start(t, exec.Command(bin, "-p", "0", "-read-timeout", "2s"))
+	p.WaitFor(30*time.Second, "the start-up line", func() bool { return len(p.Stdout.Lines()) > 0 })
+	line := p.Stdout.Lines()[0]
+	m := regexp.MustCompile(`^ws-server: listening on \S+ \(WSDL at http://<host>:(\d+)/\?wsdl\)$`).FindStringSubmatch(line)
 	if m == nil {
 		t.Fatalf("start-up line %q", line)
 	}
@@ -88,14 +70,10 @@ func TestServesAndStops(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `<soap:address location="`+url+`"/>`) {
 		t.Errorf("GET ?wsdl: %s\n%s", resp.Status, body)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	if err := p.Stop(syscall.SIGTERM, 30*time.Second); err != nil {
+		t.Errorf("after SIGTERM: %v; stderr: %s", err, p.Stderr.String())
 	}
-	rest, _ := io.ReadAll(lines)
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("after SIGTERM: %v; stderr: %s", err, stderr.String())
-	}
-	if string(rest) != "ws-server: stopped\n" {
+	if rest := strings.TrimPrefix(p.Stdout.String(), line+"\n"); rest != "ws-server: stopped\n" {
 		t.Errorf("after SIGTERM, stdout %q", rest)
 	}
 }

@@ -1,13 +1,12 @@
 package central
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime/pprof"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"p2p/internal/directory/csvstore"
 	"p2p/internal/loadgen"
 	"p2p/internal/logging"
+	"p2p/internal/testenv"
 )
 
 // childEnv makes the test binary run a server instead of the tests, so
@@ -78,53 +78,37 @@ func runChild(kind string) int {
 	return 0
 }
 
-// child is a server started by startChild.
+// child is a server started by startChild: the test binary itself, run
+// with childEnv.
 type child struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	addr  string
+	*testenv.Proc
+	addr string
 }
 
+// startChild starts a child serving kind, with env added to its
+// environment, and waits for its address.
 func startChild(b testing.TB, kind string, env ...string) *child {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), append(env, childEnv+"="+kind)...)
-	cmd.Stderr = os.Stderr
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	c := &child{cmd: cmd, stdin: stdin}
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(stdout).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case c.addr = <-line:
-	case <-time.After(5 * time.Minute): // loading 100,000 users with -race takes a while
-	}
-	if c.addr == "" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		b.Fatalf("%s server did not start", kind)
-	}
+	cmd.Stderr = os.Stderr // the statistics P2P_BENCH_STATS asks for
+	c := &child{Proc: testenv.Start(b, cmd)}
+	// Loading 100,000 users with -race takes a while.
+	c.addr = c.Line(c.Stdout, 5*time.Minute, regexp.MustCompile(`^\S+:\d+$`))[0]
 	b.Cleanup(c.stop)
 	return c
 }
 
+// stop ends the child as it expects: by closing its stdin, so that it
+// closes its server (and reports its statistics) before it exits.
 func (c *child) stop() {
-	if c.stdin != nil {
-		c.stdin.Close()
-		c.stdin = nil
-		c.cmd.Wait()
-	}
+	c.Stdin.Close()
+	c.Wait(time.Minute)
 }
 
 // cpu is the child's CPU time so far.
 func (c *child) cpu(b testing.TB) time.Duration {
-	d, err := loadgen.ProcessCPU(c.cmd.Process.Pid)
+	d, err := loadgen.ProcessCPU(c.Pid())
 	if err != nil {
 		b.Fatal(err)
 	}

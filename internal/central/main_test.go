@@ -1,16 +1,13 @@
 package central
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,116 +16,50 @@ import (
 	"p2p/internal/testenv"
 )
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	if child := os.Getenv(childEnv); child != "" {
 		os.Exit(runChild(child))
 	}
-	code := m.Run()
-	testenv.StopPostgres()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-	os.Exit(code)
+	testenv.Main(m)
 }
 
 // serverBinary builds cmd/server once per test run.
 func serverBinary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "p2p-server-build-")
-		if buildErr != nil {
-			return
-		}
-		buildErr = testenv.BuildErr(filepath.Join(buildDir, "server"), "server")
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(buildDir, "server")
+	return testenv.Build(t, "server")
 }
 
 // proc is cmd/server running as a real process.
 type proc struct {
-	cmd    *exec.Cmd
-	addr   string
-	stdout *testenv.Buffer
-	stderr *testenv.Buffer
-	exited chan struct{}
+	*testenv.Proc
+	addr string
 }
 
 // startProc starts cmd/server on a free port with dir as data folder (no
-// -d when dir is "") and waits for its init line.
+// -d when dir is "") and waits for its init line. It tries three ports:
+// another test binary may take a free port before the server binds it.
 func startProc(t testing.TB, dir string, flags ...string) *proc {
 	t.Helper()
 	bin := serverBinary(t)
 	for attempt := 0; ; attempt++ {
 		port := testenv.FreePort(t)
-		p := &proc{stdout: new(testenv.Buffer), stderr: new(testenv.Buffer), exited: make(chan struct{})}
 		args := []string{"-p", fmt.Sprint(port)}
 		if dir != "" {
 			args = append(args, "-d", dir)
 		}
-		p.cmd = exec.Command(bin, append(args, flags...)...)
-		p.cmd.Env = append(os.Environ(), "LOG_RPC_IP=127.0.0.1", fmt.Sprintf("LOG_RPC_PORT=%d", logServerPort(t)))
-		p.cmd.Stderr = p.stderr
-		out, _ := p.cmd.StdoutPipe()
-		if err := p.cmd.Start(); err != nil {
-			t.Fatal(err)
+		cmd := exec.Command(bin, append(args, flags...)...)
+		cmd.Env = append(os.Environ(), "LOG_RPC_IP=127.0.0.1", fmt.Sprintf("LOG_RPC_PORT=%d", logServerPort(t)))
+		p := &proc{Proc: testenv.Start(t, cmd), addr: fmt.Sprintf("127.0.0.1:%d", port)}
+		started := func() bool { return strings.HasPrefix(p.Stdout.String(), "s> init server ") }
+		testenv.Poll(30*time.Second, func() bool { return p.Exited() || started() })
+		if started() {
+			return p
 		}
-		ready := make(chan bool, 1)
-		go func() {
-			sc := bufio.NewScanner(out)
-			first := true
-			for sc.Scan() {
-				p.stdout.Write([]byte(sc.Text() + "\n"))
-				if first {
-					ready <- strings.HasPrefix(sc.Text(), "s> init server ")
-					first = false
-				}
-			}
-			if first {
-				ready <- false
-			}
-			p.cmd.Wait()
-			close(p.exited)
-		}()
-		select {
-		case ok := <-ready:
-			if ok {
-				p.addr = fmt.Sprintf("127.0.0.1:%d", port)
-				t.Cleanup(func() { p.kill() })
-				return p
-			}
-		case <-time.After(30 * time.Second):
-		}
-		p.kill()
+		p.Kill()
 		if attempt == 2 {
-			t.Fatalf("server did not start: %s", p.stderr.String())
+			t.Fatalf("server did not start: %s", p)
 		}
 	}
-}
-
-// kill sends SIGKILL and waits for the process to be gone.
-func (p *proc) kill() {
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.exited
-}
-
-// exitCode waits for the process and returns its exit status.
-func (p *proc) exitCode(t testing.TB) int {
-	t.Helper()
-	select {
-	case <-p.exited:
-	case <-time.After(60 * time.Second):
-		t.Fatal("server did not exit")
-	}
-	return p.cmd.ProcessState.ExitCode()
 }
 
 var logServer struct {

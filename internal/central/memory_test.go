@@ -99,7 +99,7 @@ func TestReplyMemory(t *testing.T) {
 			dir := t.TempDir()
 			tc.setup(t, dir)
 			p := startProc(t, dir, "-sync=false")
-			pid := p.cmd.Process.Pid
+			pid := p.Pid()
 			// Forget the peak of the load (writing 5 to clear_refs resets
 			// VmHWM to the current VmRSS), so that the peak measured below is
 			// the load of the replies.

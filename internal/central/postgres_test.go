@@ -73,14 +73,14 @@ func TestProcessTwoServersOneDatabase(t *testing.T) {
 		}
 	}
 	// Killed and restarted, a server carries on from the database.
-	a.kill()
+	a.Kill()
 	a = startProc(t, "", "-db", dsn)
 	if got := string(send(t, a.addr, req(t, wire.Register, "bob"))); got != "1" {
 		t.Errorf("bob after a restart: %q", got)
 	}
 	for _, p := range []*proc{a, b} {
-		if p.stderr.String() != "" {
-			t.Errorf("stderr: %s", p.stderr.String())
+		if p.Stderr.String() != "" {
+			t.Errorf("stderr: %s", p.Stderr.String())
 		}
 	}
 }
@@ -94,8 +94,8 @@ func TestProcessDatabaseDown(t *testing.T) {
 	dsn := pg.CreateDatabase(t)
 	pg.Stop()
 	p := startProc(t, "", "-db", dsn)
-	if !testenv.Poll(5*time.Second, func() bool { return strings.Contains(p.stderr.String(), "until the database answers") }) {
-		t.Fatalf("no warning at start: %q", p.stderr.String())
+	if !testenv.Poll(5*time.Second, func() bool { return strings.Contains(p.Stderr.String(), "until the database answers") }) {
+		t.Fatalf("no warning at start: %q", p.Stderr.String())
 	}
 	for _, s := range []struct {
 		op   wire.Op
@@ -113,7 +113,7 @@ func TestProcessDatabaseDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := string(send(t, p.addr, req(t, wire.Register, "alice"))); got != "0" {
-		t.Fatalf("register once the database is up: %q\n%s", got, p.stderr.String())
+		t.Fatalf("register once the database is up: %q\n%s", got, p.Stderr.String())
 	}
 	pg.Kill()
 	if got := string(send(t, p.addr, req(t, wire.Register, "bob"))); got != "2" {
@@ -129,7 +129,7 @@ func TestProcessDatabaseDown(t *testing.T) {
 	// reply: wait for the second recovery note before counting.
 	var warn string
 	testenv.Poll(5*time.Second, func() bool {
-		warn = p.stderr.String()
+		warn = p.Stderr.String()
 		return strings.Count(warn, "directory: the store works again\n") >= 2
 	})
 	if n := strings.Count(warn, "requests get their last code until the store works again"); n != 2 {

@@ -63,12 +63,12 @@ func TestProcessKillRestart(t *testing.T) {
 	for _, s := range steps {
 		got += string(send(t, p.addr, req(t, s.op, s.user, s.extra...)))
 	}
-	p.kill()
+	p.Kill()
 	if got != want {
 		t.Fatalf("replies %q, want %q", got, want)
 	}
-	if p.stdout.String() == "" || strings.Count(p.stdout.String(), "s> OPERATION FROM ") != len(steps) {
-		t.Errorf("console:\n%s", p.stdout.String())
+	if p.Stdout.String() == "" || strings.Count(p.Stdout.String(), "s> OPERATION FROM ") != len(steps) {
+		t.Errorf("console:\n%s", p.Stdout.String())
 	}
 	p = startProc(t, dir)
 	alice := wire.UserRecord{Username: "alice", IP: "127.0.0.1", Port: "5000"}
@@ -82,8 +82,8 @@ func TestProcessKillRestart(t *testing.T) {
 	if r := string(send(t, p.addr, req(t, wire.Register, "carol"))); r != "0" {
 		t.Errorf("carol was unregistered, register again: %q", r)
 	}
-	if p.stderr.String() != "" {
-		t.Errorf("restart reported: %s", p.stderr.String())
+	if p.Stderr.String() != "" {
+		t.Errorf("restart reported: %s", p.Stderr.String())
 	}
 }
 
@@ -153,13 +153,12 @@ func TestProcessGracefulShutdown(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	code := p.exitCode(t)
+	time.Sleep(300 * time.Millisecond) // not polling: the load runs a while before the signal
+	err := p.Stop(syscall.SIGTERM, 60*time.Second)
 	close(stop)
 	wg.Wait()
-	if code != 0 {
-		t.Fatalf("exit status %d after SIGTERM; stderr %s", code, p.stderr.String())
+	if err != nil {
+		t.Fatalf("%v after SIGTERM; stderr %s", err, p.Stderr.String())
 	}
 	if len(acked) == 0 {
 		t.Fatal("no request was answered before the shutdown")
@@ -233,7 +232,7 @@ func TestKillAtRandom(t *testing.T) {
 			}()
 		}
 		time.Sleep(time.Duration(20+rand.IntN(150)) * time.Millisecond)
-		p.kill()
+		p.Kill()
 		wg.Wait()
 		if t.Failed() {
 			return
@@ -248,12 +247,12 @@ func TestKillAtRandom(t *testing.T) {
 		// renames (an UNREGISTER's users.csv done, connected.csv not):
 		// the load drops those unacknowledged lines and says so. Any
 		// other report would mean a file was damaged.
-		for _, l := range strings.Split(p.stderr.String(), "\n") {
+		for _, l := range strings.Split(p.Stderr.String(), "\n") {
 			if strings.Contains(l, "dropped") && !strings.Contains(l, "torn write") && !strings.Contains(l, "user not in users.csv") {
 				t.Errorf("round %d: restart reported %s", round, l)
 			}
 		}
-		p.kill()
+		p.Kill()
 		got := diskState(t, dir)
 		mu.Lock()
 		for u, k := range progress {

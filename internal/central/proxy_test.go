@@ -138,7 +138,7 @@ func TestProcessProxyFlag(t *testing.T) {
 	via := func(r []byte) string { return sendFrom(t, "127.0.0.1", p.addr, cat(proxyHeader(t, 2, "127.0.0.2"), r)) }
 	for _, r := range [][]byte{req(t, wire.Register, "alice"), req(t, wire.Connect, "alice", "7000")} {
 		if got := via(r); got != "0" {
-			t.Fatalf("through the balancer: %q; stderr %s", got, p.stderr.String())
+			t.Fatalf("through the balancer: %q; stderr %s", got, p.Stderr.String())
 		}
 	}
 	want := userList(wire.UserRecord{Username: "alice", IP: "127.0.0.2", Port: "7000"})

@@ -1,7 +1,6 @@
 package datetime
 
 import (
-	"bytes"
 	"net/http"
 	"os"
 	"os/exec"
@@ -57,47 +56,27 @@ func startSpyne(tb testing.TB) string {
 	if err := os.WriteFile(script, []byte(spyneServer), 0o644); err != nil {
 		tb.Fatal(err)
 	}
-	var lastOut string
+	var last *testenv.Proc
 	for attempt := 0; attempt < 3; attempt++ { // the free port may be taken meanwhile
 		port := testenv.FreePort(tb)
-		var out bytes.Buffer
-		cmd := exec.Command(testenv.SystemPython, script, strconv.Itoa(port))
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			tb.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
+		p := testenv.Start(tb, exec.Command(testenv.SystemPython, script, strconv.Itoa(port)))
 		url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
-		if waitAnswer(url+"?wsdl", exited, 60*time.Second) {
-			tb.Cleanup(func() { cmd.Process.Kill(); <-exited })
+		c := &http.Client{Timeout: 2 * time.Second}
+		answers := func() bool {
+			resp, err := c.Get(url + "?wsdl")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		}
+		testenv.Poll(60*time.Second, func() bool { return p.Exited() || answers() })
+		if !p.Exited() && answers() {
 			return url
 		}
-		cmd.Process.Kill()
-		<-exited
-		lastOut = out.String()
+		p.Kill()
+		last = p
 	}
-	tb.Fatalf("the spyne server did not start; its output:\n%s", lastOut)
+	tb.Fatalf("the spyne server did not start: %s", last)
 	return ""
-}
-
-// waitAnswer polls url until it answers 200, the process exits or the
-// time is up.
-func waitAnswer(url string, exited <-chan struct{}, limit time.Duration) bool {
-	c := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if resp, err := c.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return true
-			}
-		}
-		select {
-		case <-exited:
-			return false
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return false
 }

@@ -66,7 +66,7 @@ func (c *cluster) startServer(i int) {
 	p := start(c.t, c.t.TempDir(), []string{"LOG_RPC_PORT=1"}, "server",
 		"-p", port, "-db", c.dsn, "-proxy", "127.0.0.1", "-store-timeout", "2s")
 	if got := p.expect(1)[0]; !strings.HasPrefix(got, "s> init server ") {
-		c.t.Fatalf("server %d's first line %q; stderr %s", i, got, p.errb.String())
+		c.t.Fatalf("server %d's first line %q; stderr %s", i, got, p.Stderr.String())
 	}
 	c.servers[i] = p
 }
@@ -132,10 +132,8 @@ func try(addr, from string, op wire.Op, user string, extra ...string) (wire.Stat
 
 // operations counts the console lines of requests a server parsed.
 func (p *proc) operations() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	n := 0
-	for _, l := range p.lines {
+	for _, l := range p.Stdout.Lines() {
 		if strings.HasPrefix(l, "s> OPERATION FROM ") {
 			n++
 		}
@@ -371,14 +369,12 @@ func TestClusterServerKilled(t *testing.T) {
 	stop := make(chan struct{})
 	wg := l.load(c.front, "k", 4, stop)
 	for round := range 10 {
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(150 * time.Millisecond) // not polling: the load runs between kills
 		i := round % 2
-		c.servers[i].cmd.Process.Signal(syscall.SIGKILL)
-		<-c.servers[i].done
-		c.servers[i].cmd.Wait()
+		c.servers[i].Kill()
 		c.startServer(i)
 	}
-	time.Sleep(150 * time.Millisecond)
+	time.Sleep(150 * time.Millisecond) // not polling: the load runs after the last restart
 	close(stop)
 	wg.Wait()
 	t.Logf("%d acknowledged, %d refused, %d without a reply", len(l.acked), len(l.refused), l.unknown)
@@ -397,9 +393,9 @@ func TestClusterPostgresStopped(t *testing.T) {
 	var l ledger
 	stop := make(chan struct{})
 	wg := l.load(c.front, "p", 4, stop)
-	time.Sleep(300 * time.Millisecond)
-	pg.Kill()                   // as a crash would
-	time.Sleep(3 * time.Second) // longer than -store-timeout: the outage is seen
+	time.Sleep(300 * time.Millisecond) // not polling: the load runs before the crash
+	pg.Kill()                          // as a crash would
+	time.Sleep(3 * time.Second)        // longer than -store-timeout: the outage is seen
 	l.mu.Lock()
 	during := l.answered
 	l.mu.Unlock()
@@ -414,7 +410,7 @@ func TestClusterPostgresStopped(t *testing.T) {
 	}) {
 		t.Fatalf("service did not resume within 30 s of PostgreSQL's return (last: %c %v)", st.Byte(), err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // not polling: the load runs after the recovery
 	close(stop)
 	wg.Wait()
 	t.Logf("%d acknowledged, %d refused, %d without a reply; slowest request %v", len(l.acked), len(l.refused), l.unknown, l.slowest)
@@ -426,7 +422,7 @@ func TestClusterPostgresStopped(t *testing.T) {
 		t.Errorf("no request was answered after PostgreSQL returned")
 	}
 	for i, p := range c.servers {
-		if w := p.errb.String(); !strings.Contains(w, "directory:") {
+		if w := p.Stderr.String(); !strings.Contains(w, "directory:") {
 			t.Errorf("server %d did not warn about the outage: %q", i, w)
 		} else if n := strings.Count(w, "until the store works again"); n != 1 {
 			t.Errorf("server %d warned %d times for one outage: %q", i, n, w)
@@ -445,8 +441,21 @@ func TestClusterPostgresStopped(t *testing.T) {
 func TestMakeCluster(t *testing.T) {
 	testenv.LookPath(t, "haproxy")
 	root := testenv.RepoRoot()
+	// The script runs the binaries in the repository's root, where `make`
+	// builds them.
 	for _, name := range []string{"server", "client", "ws-server", "rpc_server"} {
-		testenv.Build(t, filepath.Join(root, name), name)
+		b, err := os.ReadFile(testenv.Build(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A new file renamed over the old: one may be running.
+		tmp := filepath.Join(root, "."+name+".test-tmp")
+		if err := os.WriteFile(tmp, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	pgdata, err := os.MkdirTemp("", "p2p-cluster-pg")
 	if err != nil {
@@ -471,15 +480,15 @@ func TestMakeCluster(t *testing.T) {
 
 	run := func() *proc {
 		t.Helper()
-		p := &proc{t: t, name: "make cluster", done: make(chan struct{})}
-		p.cmd = exec.Command(filepath.Join(root, "scripts", "cluster.sh"), fmt.Sprint(port))
-		p.cmd.Env = append(append(os.Environ(), env...), "P2P_CLIENT_DIR="+aliceDir)
-		p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		p.begin()
+		cmd := exec.Command(filepath.Join(root, "scripts", "cluster.sh"), fmt.Sprint(port))
+		cmd.Env = append(append(os.Environ(), env...), "P2P_CLIENT_DIR="+aliceDir)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		p := &proc{Proc: testenv.Start(t, cmd), t: t, name: "make cluster"}
+		// Before the kill Start registered: SIGTERM lets the script stop
+		// PostgreSQL and the rest of the group itself.
 		t.Cleanup(func() {
-			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-			<-p.done
-			p.cmd.Wait()
+			p.Signal(syscall.SIGTERM)
+			p.Wait(60 * time.Second)
 		})
 		return p
 	}
@@ -499,13 +508,8 @@ func TestMakeCluster(t *testing.T) {
 	}
 	bob.send("QUIT")
 	alice.send("QUIT")
-	select {
-	case <-alice.done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("make cluster did not stop after QUIT; stderr: %s", alice.errb.String())
-	}
-	if err := alice.cmd.Wait(); err != nil {
-		t.Errorf("make cluster exited with %v; stderr: %s", err, alice.errb.String())
+	if err := alice.Wait(60 * time.Second); err != nil {
+		t.Errorf("make cluster exited with %v; stderr: %s", err, alice.Stderr.String())
 	}
 	if c, err := net.DialTimeout("tcp4", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
 		c.Close()
@@ -517,9 +521,5 @@ func TestMakeCluster(t *testing.T) {
 	again.command("REGISTER alice", "USERNAME IN USE")
 	again.command("CONNECT alice", "CONNECT OK")
 	again.send("QUIT")
-	select {
-	case <-again.done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("second make cluster did not stop; stderr: %s", again.errb.String())
-	}
+	again.Wait(60 * time.Second)
 }

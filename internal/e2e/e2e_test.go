@@ -5,19 +5,16 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,87 +22,31 @@ import (
 	"p2p/internal/testenv"
 )
 
-var binDir string
+func TestMain(m *testing.M) { testenv.Main(m) }
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "p2p-e2e-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	cmd := exec.Command("go", "build", "-o", dir, "./cmd/server", "./cmd/client", "./cmd/ws-server", "./cmd/rpc_server")
-	cmd.Dir = testenv.RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the binaries: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	testenv.StopPostgres()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// proc is a running binary whose stdout lines are collected as they come.
+// proc is one of the built binaries running, with the stdout lines expect
+// has handed out.
 type proc struct {
-	t     *testing.T
-	name  string
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	mu    sync.Mutex
-	lines []string
-	next  int // first line not yet consumed by expect
-	done  chan struct{}
-	errb  testenv.Buffer
+	*testenv.Proc
+	t    *testing.T
+	name string
+	next int // first stdout line not yet consumed by expect
 }
 
+// start runs the command name (built once for the tests) in dir with env
+// added to its environment.
 func start(t *testing.T, dir string, env []string, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, name: name, done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
-	p.cmd.Dir = dir
-	p.cmd.Env = append(os.Environ(), env...)
-	// A test binary killed by its timeout takes its daemons with it.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	p.begin()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-		p.cmd.Wait()
-	})
-	return p
-}
-
-// begin starts p.cmd, prepared by the caller, collecting its stdout lines.
-func (p *proc) begin() {
-	p.t.Helper()
-	p.cmd.Stderr = &p.errb
-	var err error
-	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
-		p.t.Fatal(err)
-	}
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		p.t.Fatalf("start %s: %v", p.name, err)
-	}
-	go func() {
-		defer close(p.done)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			p.mu.Unlock()
-		}
-	}()
+	cmd := exec.Command(testenv.Build(t, name), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	return &proc{Proc: testenv.Start(t, cmd), t: t, name: name}
 }
 
 // send types one line on the process's stdin.
 func (p *proc) send(line string) {
 	p.t.Helper()
-	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
+	if _, err := io.WriteString(p.Stdin, line+"\n"); err != nil {
 		p.t.Fatalf("%s: writing %q: %v", p.name, line, err)
 	}
 }
@@ -113,28 +54,10 @@ func (p *proc) send(line string) {
 // expect waits for the next n unconsumed stdout lines and returns them.
 func (p *proc) expect(n int) []string {
 	p.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		p.mu.Lock()
-		if len(p.lines)-p.next >= n {
-			got := append([]string(nil), p.lines[p.next:p.next+n]...)
-			p.next += n
-			p.mu.Unlock()
-			return got
-		}
-		have := append([]string(nil), p.lines[p.next:]...)
-		p.mu.Unlock()
-		exited := false
-		select {
-		case <-p.done: // all its lines are in: waiting longer cannot help
-			exited = true
-		default:
-		}
-		if exited || time.Now().After(deadline) {
-			p.t.Fatalf("%s: waited for %d lines, have %q; stderr: %s", p.name, n, have, p.errb.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	p.WaitFor(20*time.Second, fmt.Sprintf("%d more lines after line %d", n, p.next), func() bool { return len(p.Stdout.Lines())-p.next >= n })
+	got := p.Stdout.Lines()[p.next : p.next+n]
+	p.next += n
+	return got
 }
 
 var dateLine = regexp.MustCompile(`^\d\d/\d\d/\d{4} \d\d:\d\d:\d\d$`)
@@ -155,19 +78,6 @@ func (p *proc) command(line string, want ...string) {
 	}
 }
 
-func waitListening(t *testing.T, port int, who *proc) {
-	t.Helper()
-	for i := 0; i < 200; i++ {
-		c, err := net.DialTimeout("tcp4", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s never listened on %d; stderr: %s", who.name, port, who.errb.String())
-}
-
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -180,14 +90,8 @@ func readFile(t *testing.T, path string) string {
 // stop sends SIGTERM and checks a clean exit.
 func (p *proc) stop() {
 	p.t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		p.t.Fatalf("%s did not stop on SIGTERM", p.name)
-	}
-	if err := p.cmd.Wait(); err != nil {
-		p.t.Errorf("%s exited with %v after SIGTERM; stderr: %s", p.name, err, p.errb.String())
+	if err := p.Stop(syscall.SIGTERM, 10*time.Second); err != nil {
+		p.t.Errorf("%s exited with %v after SIGTERM; stderr: %s", p.name, err, p.Stderr.String())
 	}
 }
 
@@ -203,8 +107,8 @@ func TestTwoPeerSession(t *testing.T) {
 
 	ws := start(t, root, nil, "ws-server", "-p", fmt.Sprint(wsPort))
 	rpc := start(t, root, nil, "rpc_server", "-p", fmt.Sprint(rpcPort), "-portmap=false")
-	waitListening(t, wsPort, ws)
-	waitListening(t, rpcPort, rpc)
+	ws.WaitListening(20*time.Second, fmt.Sprintf("127.0.0.1:%d", wsPort))
+	rpc.WaitListening(20*time.Second, fmt.Sprintf("127.0.0.1:%d", rpcPort))
 	srv := start(t, srvDir, []string{"LOG_RPC_IP=127.0.0.1", fmt.Sprintf("LOG_RPC_PORT=%d", rpcPort)}, "server", "-p", fmt.Sprint(srvPort))
 	if got := srv.expect(1)[0]; !regexp.MustCompile(fmt.Sprintf(`^s> init server \d+\.\d+\.\d+\.\d+:%d$`, srvPort)).MatchString(got) {
 		t.Fatalf("server's first line %q", got)
@@ -276,15 +180,10 @@ func TestTwoPeerSession(t *testing.T) {
 	// Leaving: bob disconnects by hand, alice by end of input.
 	bob.command("DISCONNECT bob", "DISCONNECT OK")
 	bob.send("QUIT")
-	alice.stdin.Close()
+	alice.Stdin.Close()
 	for _, c := range []*proc{alice, bob} {
-		select {
-		case <-c.done:
-		case <-time.After(20 * time.Second):
-			t.Fatalf("%s did not exit", c.name)
-		}
-		if err := c.cmd.Wait(); err != nil {
-			t.Errorf("%s exit: %v; stderr: %s", c.name, err, c.errb.String())
+		if err := c.Wait(20 * time.Second); err != nil {
+			t.Errorf("%s exit: %v; stderr: %s", c.name, err, c.Stderr.String())
 		}
 	}
 	if got := readFile(t, filepath.Join(srvDir, "connected.csv")); got != "" {

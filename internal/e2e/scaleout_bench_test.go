@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -44,10 +43,10 @@ const (
 // make it.
 type setup struct {
 	name    string
-	addr    string      // where clients connect
-	servers []*exec.Cmd // central servers
-	haproxy *exec.Cmd   // nil without
-	pg      int         // postmaster pid, 0 without
+	addr    string          // where clients connect
+	servers []*testenv.Proc // central servers
+	haproxy *testenv.Proc   // nil without
+	pg      int             // postmaster pid, 0 without
 }
 
 // cpu is the CPU time, so far, of each part of a setup.
@@ -57,14 +56,14 @@ func (s *setup) cpu(b *testing.B) cpu {
 	var c cpu
 	c.load = testenv.CPUTime()
 	for _, srv := range s.servers {
-		d, err := loadgen.ProcessCPU(srv.Process.Pid)
+		d, err := loadgen.ProcessCPU(srv.Pid())
 		if err != nil {
 			b.Fatal(err)
 		}
 		c.servers += d
 	}
 	if s.haproxy != nil {
-		c.haproxy, _ = loadgen.ProcessCPU(s.haproxy.Process.Pid)
+		c.haproxy, _ = loadgen.ProcessCPU(s.haproxy.Pid())
 	}
 	if s.pg != 0 {
 		c.pg, _ = loadgen.TreeCPU(s.pg)
@@ -73,38 +72,24 @@ func (s *setup) cpu(b *testing.B) cpu {
 }
 
 // startBenchServer runs the server binary with args on a free port.
-func startBenchServer(b *testing.B, args ...string) (*exec.Cmd, string) {
-	return startBenchServerT(b, args...)
-}
-
-func startBenchServerT(b testing.TB, args ...string) (*exec.Cmd, string) {
+func startBenchServer(b *testing.B, args ...string) (*testenv.Proc, string) {
 	b.Helper()
 	addr := testenv.ListenAddr(b)
 	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(filepath.Join(binDir, "server"), append([]string{"-p", port}, args...)...)
+	cmd := exec.Command(testenv.Build(b, "server"), append([]string{"-p", port}, args...)...)
 	cmd.Dir = b.TempDir()
 	cmd.Env = append(os.Environ(), "LOG_RPC_PORT=1") // no log server: entries are dropped
-	var errb testenv.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
+	// The console's line per request is not kept (nor measured in this
+	// process's CPU time).
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitPort(b, addr, func() string { return errb.String() })
-	return cmd, addr
-}
-
-func waitPort(b testing.TB, addr string, why func() string) {
-	b.Helper()
-	if !testenv.Poll(20*time.Second, func() bool {
-		c, err := net.DialTimeout("tcp4", addr, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}) {
-		b.Fatalf("nothing listens on %s: %s", addr, why())
-	}
+	b.Cleanup(func() { devnull.Close() })
+	cmd.Stdout = devnull
+	p := testenv.Start(b, cmd)
+	p.WaitListening(20*time.Second, addr)
+	return p, addr
 }
 
 // benchReq is the bytes of one request.
@@ -212,18 +197,18 @@ func BenchmarkScaleOut(b *testing.B) {
 		var setups []*setup
 
 		csvSrv, csvAddr := startBenchServer(b, "-d", b.TempDir(), "-sync=true")
-		setups = append(setups, &setup{name: "csv", addr: csvAddr, servers: []*exec.Cmd{csvSrv}})
+		setups = append(setups, &setup{name: "csv", addr: csvAddr, servers: []*testenv.Proc{csvSrv}})
 
 		dsn1 := pg.CreateDatabase(b)
 		s1, a1 := startBenchServer(b, "-db", dsn1)
-		setups = append(setups, &setup{name: "pg1", addr: a1, servers: []*exec.Cmd{s1}, pg: pg.PID()})
+		setups = append(setups, &setup{name: "pg1", addr: a1, servers: []*testenv.Proc{s1}, pg: pg.PID()})
 
 		dsn2 := pg.CreateDatabase(b)
 		s2a, a2a := startBenchServer(b, "-db", dsn2, "-proxy", "127.0.0.1")
 		s2b, a2b := startBenchServer(b, "-db", dsn2, "-proxy", "127.0.0.1")
 		front := testenv.ListenAddr(b)
 		hap := testenv.HAProxy(b, front, a2a, a2b)
-		setups = append(setups, &setup{name: "pg2", addr: front, servers: []*exec.Cmd{s2a, s2b}, haproxy: hap, pg: pg.PID()})
+		setups = append(setups, &setup{name: "pg2", addr: front, servers: []*testenv.Proc{s2a, s2b}, haproxy: hap, pg: pg.PID()})
 
 		for _, s := range setups {
 			seed(b, s.addr, 100, 100, 20)
@@ -253,7 +238,7 @@ func BenchmarkScaleOut(b *testing.B) {
 		// seeded with 100,000 users against the 100 of the setup above.
 		dsnBig := pg.CreateDatabase(b)
 		sBig, aBig := startBenchServer(b, "-db", dsnBig)
-		big := &setup{name: "pg1-100k", addr: aBig, servers: []*exec.Cmd{sBig}, pg: pg.PID()}
+		big := &setup{name: "pg1-100k", addr: aBig, servers: []*testenv.Proc{sBig}, pg: pg.PID()}
 		seed(b, aBig, 100000, 100, 20)
 		flat := measure(b, []*setup{setups[1], big})
 		for _, ph := range scalePhases {

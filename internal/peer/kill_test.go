@@ -1,17 +1,16 @@
 package peer
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"p2p/internal/testenv"
 	"p2p/internal/wire"
 )
 
@@ -48,25 +47,9 @@ func TestSIGKILLMidTransfer(t *testing.T) {
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPeer$", "-test.v=false")
 	cmd.Env = append(os.Environ(), helperEnv+"="+path)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	addrc := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		addrc <- strings.TrimSpace(line)
-	}()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case <-time.After(60 * time.Second):
-		t.Fatal("helper peer did not start")
-	}
+	p := testenv.Start(t, cmd)
+	p.WaitFor(60*time.Second, "the helper peer's address", func() bool { return len(p.Stdout.Lines()) > 0 })
+	addr := strings.TrimSpace(p.Stdout.Lines()[0])
 	if !strings.HasPrefix(addr, "127.0.0.1:") {
 		t.Fatalf("helper said %q", addr)
 	}
@@ -81,8 +64,7 @@ func TestSIGKILLMidTransfer(t *testing.T) {
 				// The first chunk is in: kill the sender and wait
 				// until it is really gone before reading on.
 				killed = true
-				cmd.Process.Signal(syscall.SIGKILL)
-				cmd.Wait()
+				p.Kill()
 			}
 		},
 	})

@@ -92,8 +92,8 @@ func (cs *callers) run(b *testing.B, n, batch int) time.Duration {
 // rpclog.MaxBatch calls per write, which is how the central server's Sender,
 // the log server's client in this system, sends under load.
 func BenchmarkLogOperationVsC(b *testing.B) {
-	gsrv := startGoServer(b, "")
-	csrv := startCServer(b, "")
+	gsrv := startProc(b, goServerPort, silenced(b, goServer(b)))
+	csrv := startProc(b, cServerPort, silenced(b, cServer(b)))
 	for _, tc := range []struct {
 		name         string
 		conns, batch int
@@ -140,7 +140,7 @@ func BenchmarkLogOperationVsC(b *testing.B) {
 
 // cpu returns the CPU time a server process has used so far.
 func cpu(b *testing.B, p *proc) time.Duration {
-	d, err := loadgen.ProcessCPU(p.cmd.Process.Pid)
+	d, err := loadgen.ProcessCPU(p.Pid())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func cpu(b *testing.B, p *proc) time.Duration {
 // one connection per request as real clients do; on/off is the ratio of
 // rates (target >= 0.9). b.N requests go to each server.
 func BenchmarkCentralLogging(b *testing.B) {
-	lsrv := startGoServer(b, "")
+	lsrv := startProc(b, goServerPort, silenced(b, goServer(b)))
 	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: lsrv.port, Log: logging.New(os.Stderr, "")})
 	defer s.Close()
 	on, off := startCentral(b, s), startCentral(b, nil)

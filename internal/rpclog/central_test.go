@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,7 +90,7 @@ func session(user string) ([]wire.Request, []string) {
 // TestInteropCentralToCServer: the central server's log calls, through
 // the Sender, are printed right by the rpcgen-made C server.
 func TestInteropCentralToCServer(t *testing.T) {
-	csrv := startCServer(t, filepath.Join(t.TempDir(), "out"))
+	csrv := startCServer(t)
 	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: csrv.port, Timeout: 5 * time.Second, Log: logging.New(os.Stderr, "")})
 	addr := startCentral(t, s)
 	reqs, want := session("alice")
@@ -106,7 +105,7 @@ func TestInteropCentralToCServer(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	checkLines(t, csrv.lines(t, len(want)), want)
+	checkLines(t, csrv.lines(len(want)), want)
 }
 
 // TestCentralLogServerStoppedAndBack: with the log server stopped (or
@@ -164,10 +163,10 @@ func TestCentralLogServerStoppedAndBack(t *testing.T) {
 	runRequests("b", 300)
 
 	// The log server comes back on the same port.
-	srv := startGoServerPort(t, filepath.Join(t.TempDir(), "out"), port)
+	srv := startGoServerPort(t, port)
 	if !testenv.Poll(30*time.Second, func() bool {
 		do(t, addr, wire.Request{Op: wire.ListUsers, DateTime: "d", Username: "back"})
-		got := srv.lines(t, 0)
+		got := srv.lines(0)
 		return len(got) > 0 && got[len(got)-1] == "back LIST_USERS d"
 	}) {
 		t.Fatalf("logging did not resume; warnings:\n%s", warn)
@@ -185,7 +184,7 @@ func TestCentralLogServerStoppedAndBack(t *testing.T) {
 // clients, the log server is killed and started again on the same port;
 // no request stalls or fails, and logging resumes.
 func TestCentralLoadWhileLogServerRestarts(t *testing.T) {
-	first := startGoServer(t, filepath.Join(t.TempDir(), "out1"))
+	first := startGoServer(t)
 	port := first.port
 	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: port, Timeout: 2 * time.Second, Log: logging.New(&testenv.Buffer{}, "server")})
 	defer s.Close()
@@ -212,11 +211,12 @@ func TestCentralLoadWhileLogServerRestarts(t *testing.T) {
 			}
 		}()
 	}
+	// Not polling: the load runs for a while before the kill, with the
+	// server down and after its return.
 	time.Sleep(300 * time.Millisecond)
-	first.cmd.Process.Kill()
-	<-first.waited
+	first.Kill()
 	time.Sleep(300 * time.Millisecond)
-	second := startGoServerPort(t, filepath.Join(t.TempDir(), "out2"), port)
+	second := startGoServerPort(t, port)
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
 	wg.Wait()
@@ -224,19 +224,19 @@ func TestCentralLoadWhileLogServerRestarts(t *testing.T) {
 	for err := range errs {
 		t.Fatalf("a request failed while the log server restarted: %v", err)
 	}
-	if len(first.lines(t, 1)) == 0 {
+	if len(first.lines(1)) == 0 {
 		t.Fatal("nothing logged before the kill")
 	}
 	testenv.Eventually(t, 30*time.Second, "logging to resume after the restart", func() bool {
 		do(t, addr, wire.Request{Op: wire.ListUsers, DateTime: "d", Username: "marker"})
-		got := second.lines(t, 0)
+		got := second.lines(0)
 		return len(got) > 0 && got[len(got)-1] == "marker LIST_USERS d"
 	})
 }
 
 // startGoServerPort runs rpc_server on a given port, retrying while the
 // port is still held by the previous process.
-func startGoServerPort(t testing.TB, stdout string, port int) *proc {
+func startGoServerPort(t testing.TB, port int) *proc {
 	t.Helper()
 	var err error
 	if !testenv.Poll(20*time.Second, func() bool {
@@ -249,5 +249,5 @@ func startGoServerPort(t testing.TB, stdout string, port int) *proc {
 	}) {
 		t.Fatalf("port %d stays busy: %v", port, err)
 	}
-	return startGoServer(t, stdout, "-p", strconv.Itoa(port)) // the last -p wins
+	return startGoServer(t, "-p", strconv.Itoa(port)) // the last -p wins
 }

@@ -1,7 +1,6 @@
 package rpclog_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -10,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,10 +47,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	buildDir = dir
-	code := m.Run()
-	stopRpcbind()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testenv.Main(m, stopRpcbind, func() { os.RemoveAll(dir) })
 }
 
 func built(t testing.TB, name string, build func() (path, missing string, err error)) string {
@@ -115,152 +112,79 @@ func cPrograms(t testing.TB) (client, server string) {
 	return filepath.Join(dir, "logclient"), filepath.Join(dir, "logserver")
 }
 
-// rpcServerBinary builds cmd/rpc_server.
-func rpcServerBinary(t testing.TB) string {
-	t.Helper()
-	return built(t, "rpc_server", func() (string, string, error) {
-		path := filepath.Join(buildDir, "rpc_server")
-		return path, "", testenv.BuildErr(path, "rpc_server")
-	})
-}
-
-// proc is a started server process whose stdout goes to a file.
+// proc is a log server started by startProc, with the port it announced.
 type proc struct {
-	cmd    *exec.Cmd
-	port   int
-	stdout string
-	stderr *lockedLines
-	waited chan error
+	*testenv.Proc
+	port int
 }
 
-// lockedLines collects a process's stderr lines.
-type lockedLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *lockedLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
-
-// startProc runs a server whose stderr announces its port in a line
-// matched by portOf, with stdout to a file (or /dev/null when stdout is
-// "").
-func startProc(t testing.TB, stdout string, portOf func(line string) (int, bool), name string, args ...string) *proc {
+// startProc runs cmd, a server whose stderr announces its port in a line
+// that announce matches (the port its first submatch).
+func startProc(t testing.TB, announce *regexp.Regexp, cmd *exec.Cmd) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(name, args...), stdout: stdout, stderr: &lockedLines{}, waited: make(chan error, 1)}
-	if stdout == "" {
-		stdout = os.DevNull
-	}
-	out, err := os.Create(stdout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	p.cmd.Stdout = out
-	errPipe, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ports := make(chan int, 1)
-	go func() {
-		sc := bufio.NewScanner(errPipe)
-		for sc.Scan() {
-			p.stderr.mu.Lock()
-			p.stderr.lines = append(p.stderr.lines, sc.Text())
-			p.stderr.mu.Unlock()
-			if port, ok := portOf(sc.Text()); ok {
-				ports <- port
-			}
-		}
-		p.waited <- p.cmd.Wait()
-	}()
-	t.Cleanup(func() { p.stop(t) })
-	select {
-	case p.port = <-ports:
-	case err := <-p.waited:
-		p.waited <- err
-		t.Fatalf("%s exited before it served: %v\n%s", name, err, p.stderr)
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%s did not announce its port\n%s", name, p.stderr)
-	}
+	p := &proc{Proc: testenv.Start(t, cmd)}
+	// Before the kill Start registered: a server that ignores SIGTERM
+	// fails the test.
+	t.Cleanup(func() { p.stop() })
+	p.port, _ = strconv.Atoi(p.Line(p.Stderr, 20*time.Second, announce)[1])
 	return p
 }
 
-// stop sends SIGTERM and waits for the process to end (SIGKILL after 10s).
-func (p *proc) stop(t testing.TB) error {
-	if p.cmd.ProcessState != nil {
-		return nil
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.waited:
-		p.waited <- err
-		return err
-	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
-		err := <-p.waited
-		p.waited <- err
-		t.Errorf("%s ignored SIGTERM\n%s", p.cmd.Path, p.stderr)
-		return err
-	}
-}
+// stop sends SIGTERM and waits for the process to end (SIGKILL and a
+// failure after 10s).
+func (p *proc) stop() error { return p.Stop(syscall.SIGTERM, 10*time.Second) }
 
 func (p *proc) addr() string { return "127.0.0.1:" + strconv.Itoa(p.port) }
 
-// lines waits until the stdout file holds n lines (or 20s pass) and
-// returns them.
-func (p *proc) lines(t testing.TB, n int) []string {
-	t.Helper()
-	var got []string
-	testenv.Poll(20*time.Second, func() bool {
-		b, err := os.ReadFile(p.stdout)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-		if len(b) == 0 {
-			got = nil
-		}
-		return len(got) >= n
-	})
-	return got
+// lines waits until the server has printed n lines (or 20s pass) and
+// returns all it printed.
+func (p *proc) lines(n int) []string {
+	testenv.Poll(20*time.Second, func() bool { return len(p.Stdout.Lines()) >= n })
+	return p.Stdout.Lines()
 }
 
-func goServerPort(line string) (int, bool) {
-	_, after, ok := strings.Cut(line, "on TCP port ")
-	if !ok {
-		return 0, false
-	}
-	port, err := strconv.Atoi(strings.Fields(after)[0])
-	return port, err == nil
-}
-
-func cServerPort(line string) (int, bool) {
-	port, err := strconv.Atoi(strings.TrimPrefix(line, "PORT "))
-	return port, strings.HasPrefix(line, "PORT ") && err == nil
-}
+var (
+	goServerPort = regexp.MustCompile(`on TCP port (\d+)(?:\s|$)`)
+	cServerPort  = regexp.MustCompile(`^PORT (\d+)$`)
+)
 
 // startGoServer runs our rpc_server on a free port, not registered with
 // any portmapper (so that tests running in parallel, in other packages too,
 // do not change each other's mappings); startRegisteredGoServer registers.
-func startGoServer(t testing.TB, stdout string, args ...string) *proc {
-	return startProc(t, stdout, goServerPort, rpcServerBinary(t), append([]string{"-p", "0", "-portmap=false"}, args...)...)
+func startGoServer(t testing.TB, args ...string) *proc {
+	return startProc(t, goServerPort, goServer(t, args...))
 }
 
-func startRegisteredGoServer(t testing.TB, stdout string) *proc {
-	return startGoServer(t, stdout, "-portmap=true") // the last -portmap wins
+func startRegisteredGoServer(t testing.TB) *proc {
+	return startGoServer(t, "-portmap=true") // the last -portmap wins
 }
 
 // startCServer runs the rpcgen-made server on a free port.
-func startCServer(t testing.TB, stdout string) *proc {
+func startCServer(t testing.TB) *proc {
+	return startProc(t, cServerPort, cServer(t))
+}
+
+// goServer and cServer are the commands startGoServer and startCServer
+// start.
+func goServer(t testing.TB, args ...string) *exec.Cmd {
+	return exec.Command(testenv.Build(t, "rpc_server"), append([]string{"-p", "0", "-portmap=false"}, args...)...)
+}
+
+func cServer(t testing.TB) *exec.Cmd {
 	_, server := cPrograms(t)
-	return startProc(t, stdout, cServerPort, server, "0")
+	return exec.Command(server, "0")
+}
+
+// silenced sends cmd's stdout to /dev/null: a benchmark's millions of
+// lines are not kept.
+func silenced(t testing.TB, cmd *exec.Cmd) *exec.Cmd {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	cmd.Stdout = f
+	return cmd
 }
 
 // entries used by the interop tests, with the lines §6 wants printed.
@@ -304,20 +228,20 @@ func checkLines(t *testing.T, got, want []string) {
 // AUTH_SYS), talking to our rpc_server on an explicit port.
 func TestInteropCClientToGoServer(t *testing.T) {
 	client, _ := cPrograms(t)
-	srv := startGoServer(t, filepath.Join(t.TempDir(), "out"))
+	srv := startGoServer(t)
 	for _, auth := range [][]string{nil, {"-a"}} {
 		args := append(append(auth, "-n", "1", "127.0.0.1", strconv.Itoa(srv.port)), clientArgs()...)
 		if out, err := exec.Command(client, args...).CombinedOutput(); err != nil {
 			t.Fatalf("logclient %v: %v\n%s", auth, err, out)
 		}
 	}
-	checkLines(t, srv.lines(t, 2*len(interopEntries)), wantLines(2))
+	checkLines(t, srv.lines(2*len(interopEntries)), wantLines(2))
 }
 
 // TestInteropSenderToCServer: our Sender (the central server's logger)
 // talking to the rpcgen-made server.
 func TestInteropSenderToCServer(t *testing.T) {
-	srv := startCServer(t, filepath.Join(t.TempDir(), "out"))
+	srv := startCServer(t)
 	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: srv.port, Timeout: 5 * time.Second, Log: logging.New(os.Stderr, "")})
 	for _, x := range interopEntries {
 		s.Log(x.e)
@@ -325,13 +249,13 @@ func TestInteropSenderToCServer(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	checkLines(t, srv.lines(t, len(interopEntries)), wantLines(1))
+	checkLines(t, srv.lines(len(interopEntries)), wantLines(1))
 }
 
 // TestInteropErrorRepliesFromCServer: our client decodes the error replies
 // libtirpc sends.
 func TestInteropErrorRepliesFromCServer(t *testing.T) {
-	srv := startCServer(t, filepath.Join(t.TempDir(), "out"))
+	srv := startCServer(t)
 	c, err := oncrpc.Dial(srv.addr(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -367,7 +291,7 @@ func TestInteropErrorRepliesFromCServer(t *testing.T) {
 	if _, err := c.Call(dl, rpclog.Program, rpclog.Version, rpclog.ProcLogOp, args); err != nil {
 		t.Fatalf("AUTH_SYS call to the C server: %v", err)
 	}
-	checkLines(t, srv.lines(t, 1), []string{interopEntries[0].line})
+	checkLines(t, srv.lines(1), []string{interopEntries[0].line})
 }
 
 // TestInteropSameRepliesAsC: for the same call records, our server and
@@ -376,8 +300,8 @@ func TestInteropErrorRepliesFromCServer(t *testing.T) {
 // server closes the connection instead of answering; ours answers as RFC
 // 5531 says, see oncrpc's tests.)
 func TestInteropSameRepliesAsC(t *testing.T) {
-	csrv := startCServer(t, "")
-	gsrv := startGoServer(t, "")
+	csrv := startCServer(t)
+	gsrv := startGoServer(t)
 	args, _ := rpclog.AppendEntry(nil, interopEntries[1].e)
 	calls := map[string][]byte{
 		"ok":            oncrpc.AppendCall(nil, hdr(rpclog.Program, 1, 1), args),
@@ -402,8 +326,7 @@ func TestInteropSameRepliesAsC(t *testing.T) {
 // string cannot hold whole (NUL), odd ones (LF, empty, not UTF-8, at the
 // .x bounds) and operations in another case.
 func TestInteropSamePrintedBytesAsC(t *testing.T) {
-	cout, gout := filepath.Join(t.TempDir(), "c"), filepath.Join(t.TempDir(), "go")
-	csrv, gsrv := startCServer(t, cout), startGoServer(t, gout)
+	csrv, gsrv := startCServer(t), startGoServer(t)
 	entries := []rpclog.Entry{
 		{Username: "nu\x00l", Operation: "PUBLISH", Filename: "a\x00b", DateTime: "30/11/2026 17:20:00"},
 		{Username: "u", Operation: "DELETE\x00x", Filename: "f", DateTime: "30/11/2026\x0017:20:00"},
@@ -428,18 +351,18 @@ func TestInteropSamePrintedBytesAsC(t *testing.T) {
 		}
 		c.Close()
 	}
-	// Both print before replying, and the calls were answered. The C
-	// server prints the bytes as they came; ours shows control
-	// characters and bytes that are not UTF-8 as \xHH (§7 "Showing
-	// values"): the same lines once the C server's are shown so.
-	cb, err := os.ReadFile(cout)
-	if err != nil {
-		t.Fatal(err)
+	// Both print before replying, and the calls were answered; once they
+	// have exited, all they printed is in. The C server prints the bytes
+	// as they came; ours shows control characters and bytes that are not
+	// UTF-8 as \xHH (§7 "Showing values"): the same lines once the C
+	// server's are shown so.
+	// (The C server has no handler for SIGTERM: it dies by it, and only
+	// not exiting fails.)
+	csrv.stop()
+	if err := gsrv.stop(); err != nil {
+		t.Fatalf("%v after SIGTERM: %s", err, gsrv)
 	}
-	gb, err := os.ReadFile(gout)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cb, gb := []byte(csrv.Stdout.String()), []byte(gsrv.Stdout.String())
 	var wantC, wantGo []byte
 	for _, e := range entries {
 		raw := rawLine(e)
@@ -506,7 +429,7 @@ func rawReply(t *testing.T, addr string, rec []byte) oncrpc.ReplyHeader {
 // TestInteropPipelinedToCServer: libtirpc's server answers calls
 // pipelined on one connection (as the Sender sends them), all in order.
 func TestInteropPipelinedToCServer(t *testing.T) {
-	srv := startCServer(t, filepath.Join(t.TempDir(), "out"))
+	srv := startCServer(t)
 	c, err := oncrpc.Dial(srv.addr(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -523,5 +446,5 @@ func TestInteropPipelinedToCServer(t *testing.T) {
 	if n, err := c.CallMany(time.Now().Add(20*time.Second), rpclog.Program, rpclog.Version, rpclog.ProcLogOp, args); n != len(args) || err != nil {
 		t.Fatalf("CallMany = %d, %v", n, err)
 	}
-	checkLines(t, srv.lines(t, len(want)), want)
+	checkLines(t, srv.lines(len(want)), want)
 }

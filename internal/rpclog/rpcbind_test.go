@@ -5,7 +5,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,17 +151,15 @@ func TestInteropRpcbind(t *testing.T) {
 	client, _ := cPrograms(t)
 	needRpcbind(t)
 	// A crashed earlier server: killed, its mapping left behind.
-	crashed := startRegisteredGoServer(t, "")
-	crashed.cmd.Process.Kill()
-	<-crashed.waited
+	crashed := startRegisteredGoServer(t)
+	crashed.Kill()
 	if ports := rpcinfoPorts(t); len(ports) != 1 || ports[0] != crashed.port {
 		t.Fatalf("rpcinfo -p lists ports %v for the program, want [%d]", ports, crashed.port)
 	}
 
-	out := filepath.Join(t.TempDir(), "out")
-	srv := startRegisteredGoServer(t, out)
-	if !strings.Contains(srv.stderr.String(), "registered with the portmapper") {
-		t.Fatalf("rpc_server did not register:\n%s", srv.stderr)
+	srv := startRegisteredGoServer(t)
+	if !strings.Contains(srv.Stderr.String(), "registered with the portmapper") {
+		t.Fatalf("rpc_server did not register:\n%s", srv.Stderr)
 	}
 	if ports := rpcinfoPorts(t); len(ports) != 1 || ports[0] != srv.port {
 		t.Fatalf("rpcinfo -p lists ports %v for the program, want [%d]", ports, srv.port)
@@ -170,12 +167,12 @@ func TestInteropRpcbind(t *testing.T) {
 
 	// A second server while the first runs: it leaves the mapping to the
 	// live one, and its exit does not remove it.
-	second := startRegisteredGoServer(t, "")
-	if !strings.Contains(second.stderr.String(), "already registered by a live server on port "+strconv.Itoa(srv.port)) {
-		t.Fatalf("second rpc_server did not leave the mapping to the first:\n%s", second.stderr)
+	second := startRegisteredGoServer(t)
+	if !strings.Contains(second.Stderr.String(), "already registered by a live server on port "+strconv.Itoa(srv.port)) {
+		t.Fatalf("second rpc_server did not leave the mapping to the first:\n%s", second.Stderr)
 	}
-	if err := second.stop(t); err != nil {
-		t.Fatalf("second rpc_server after SIGTERM: %v\n%s", err, second.stderr)
+	if err := second.stop(); err != nil {
+		t.Fatalf("second rpc_server after SIGTERM: %v\n%s", err, second.Stderr)
 	}
 	if ports := rpcinfoPorts(t); len(ports) != 1 || ports[0] != srv.port {
 		t.Fatalf("after the second server's exit rpcinfo -p lists ports %v, want [%d]", ports, srv.port)
@@ -190,10 +187,10 @@ func TestInteropRpcbind(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	checkLines(t, srv.lines(t, 2), []string{e.line, interopEntries[0].line})
+	checkLines(t, srv.lines(2), []string{e.line, interopEntries[0].line})
 
-	if err := srv.stop(t); err != nil {
-		t.Fatalf("rpc_server after SIGTERM: %v\n%s", err, srv.stderr)
+	if err := srv.stop(); err != nil {
+		t.Fatalf("rpc_server after SIGTERM: %v\n%s", err, srv.Stderr)
 	}
 	if ports := rpcinfoPorts(t); len(ports) != 0 {
 		t.Fatalf("after SIGTERM rpcinfo -p still lists ports %v", ports)

@@ -104,13 +104,8 @@ func startLogServerAt(t testing.TB, addr string) (*oncrpc.Server, string, *teste
 	Register(srv, NewPrinter(out))
 	var l net.Listener
 	var err error
-	for i := 0; i < 50; i++ { // a port just freed may take a moment
-		if l, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
+	// A port just freed may take a moment.
+	if !testenv.Poll(5*time.Second, func() bool { l, err = net.Listen("tcp", addr); return err == nil }) {
 		t.Fatal(err)
 	}
 	go srv.Serve(l)

@@ -17,12 +17,6 @@ func entry(i int) Entry {
 	return Entry{Username: "u" + strconv.Itoa(i), Operation: "LIST_USERS", DateTime: "30/11/2026 17:20:00"}
 }
 
-// waitFor polls cond for up to 20 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	testenv.Eventually(t, 20*time.Second, what, cond)
-}
-
 // runWithin fails the test when f has not returned after d: the calls it
 // makes must not block.
 func runWithin(t *testing.T, d time.Duration, what string, f func()) {
@@ -72,12 +66,11 @@ func TestSenderOutageAndResume(t *testing.T) {
 			s.Log(entry(i))
 		}
 	})
-	waitFor(t, "the outage warning", func() bool { return strings.Contains(warn.String(), "dropping") })
+	testenv.Eventually(t, 20*time.Second, "the outage warning", func() bool { return strings.Contains(warn.String(), "dropping") })
 
 	_, _, out := startLogServerAt(t, "127.0.0.1:"+strconv.Itoa(port))
-	waitFor(t, "logging to resume", func() bool {
+	testenv.Eventually(t, 20*time.Second, "logging to resume", func() bool {
 		s.Log(Entry{Username: "back", Operation: "REGISTER", DateTime: "x"})
-		time.Sleep(20 * time.Millisecond)
 		return strings.Contains(out.String(), "back REGISTER x\n")
 	})
 	w := warn.String()
@@ -127,11 +120,11 @@ func TestSenderServerRestart(t *testing.T) {
 	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: p, Timeout: 5 * time.Second, Log: logging.New(warn, "server")})
 	defer s.Close()
 	s.Log(entry(1))
-	waitFor(t, "the first line", func() bool { return out.String() != "" })
+	testenv.Eventually(t, 20*time.Second, "the first line", func() bool { return out.String() != "" })
 	srv.Close()
 	_, _, out2 := startLogServerAt(t, addr)
 	s.Log(entry(2))
-	waitFor(t, "the line after the restart", func() bool { return out2.String() == Line(entry(2))+"\n" })
+	testenv.Eventually(t, 20*time.Second, "the line after the restart", func() bool { return out2.String() == Line(entry(2))+"\n" })
 	if warn.String() != "" {
 		t.Fatalf("a restart between two calls should cost no entry, got warnings:\n%s", warn.String())
 	}
@@ -167,7 +160,7 @@ func TestSenderSlowServerNoDuplicates(t *testing.T) {
 	warn := &testenv.Buffer{}
 	s := NewSender(SenderConfig{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, Timeout: 100 * time.Millisecond, CloseWait: 5 * time.Second, Log: logging.New(warn, "server")})
 	s.Log(entry(1))
-	waitFor(t, "the first line", func() bool { return w.out.String() != "" })
+	testenv.Eventually(t, 20*time.Second, "the first line", func() bool { return w.out.String() != "" })
 	w.slow.Store(true)
 	s.Log(entry(2))
 	time.Sleep(time.Second) // the call times out; the line comes later

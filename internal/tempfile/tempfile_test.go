@@ -1,7 +1,6 @@
 package tempfile
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"p2p/internal/testenv"
 )
 
 func names(t *testing.T, dir string) []string {
@@ -120,12 +121,9 @@ func TestKilledHolder(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHolder$", "-test.v=false")
 	cmd.Env = append(os.Environ(), helperEnv+"="+dir)
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	line, _ := bufio.NewReader(out).ReadString('\n')
+	p := testenv.Start(t, cmd)
+	p.WaitFor(60*time.Second, "the helper's first line", func() bool { return len(p.Stdout.Lines()) > 0 })
+	line := p.Stdout.Lines()[0]
 	name := filepath.Base(strings.TrimSpace(line))
 	if !strings.HasSuffix(name, Suffix) {
 		t.Fatalf("helper said %q", line)
@@ -133,8 +131,7 @@ func TestKilledHolder(t *testing.T) {
 	if removed, err := RemoveStale(dir); err != nil || len(removed) != 0 {
 		t.Fatalf("removed %q of a live process: %v", removed, err)
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	p.Kill()
 	if removed, err := RemoveStale(dir); err != nil || !slices.Equal(removed, []string{name}) {
 		t.Fatalf("after the kill removed %q, %v", removed, err)
 	}

@@ -208,27 +208,31 @@ func (c *PGCluster) Start() error {
 	}
 	c.exited = exited
 	// Wait until it accepts connections.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		conn, err := pgconn.Connect(ctx, c.DSN("postgres"))
-		cancel()
-		if err == nil {
-			conn.Close(context.Background())
-			return nil
-		}
+	died := false
+	if !Poll(30*time.Second, func() bool {
 		select {
 		case <-exited:
-			c.proc = nil
-			return fmt.Errorf("postgres exited at start:\n%s", c.logTail())
+			died = true
+			return true
 		default:
 		}
-		if time.Now().After(deadline) {
-			c.stopLocked(syscall.SIGQUIT)
-			return fmt.Errorf("postgres did not accept connections within 30s: %v\n%s", err, c.logTail())
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		conn, cerr := pgconn.Connect(ctx, c.DSN("postgres"))
+		if err = cerr; err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		conn.Close(context.Background())
+		return true
+	}) {
+		c.stopLocked(syscall.SIGQUIT)
+		return fmt.Errorf("postgres did not accept connections within 30s: %v\n%s", err, c.logTail())
 	}
+	if died {
+		c.proc = nil
+		return fmt.Errorf("postgres exited at start:\n%s", c.logTail())
+	}
+	return nil
 }
 
 // logTail returns the end of the server's log, for error messages.

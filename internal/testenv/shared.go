@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -34,25 +34,16 @@ func (b *Buffer) String() string {
 	return b.b.String()
 }
 
-// Build compiles the command p2p/cmd/<name> to the file out, with extra
-// go build flags (such as -race), and fails t when it does not build.
-func Build(t testing.TB, out, name string, flags ...string) {
-	t.Helper()
-	if err := BuildErr(out, name, flags...); err != nil {
-		t.Fatal(err)
+// Lines returns the complete lines written so far, without their
+// newlines; a last line still being written is left out, so that a test
+// never matches half a line.
+func (b *Buffer) Lines() []string {
+	s := b.String()
+	i := strings.LastIndexByte(s, '\n')
+	if i < 0 {
+		return nil
 	}
-}
-
-// BuildErr is Build for callers that build once for many tests and keep
-// the error (a sync.Once in TestMain or a helper).
-func BuildErr(out, name string, flags ...string) error {
-	args := append(append([]string{"build"}, flags...), "-o", out, "p2p/cmd/"+name)
-	cmd := exec.Command("go", args...)
-	cmd.Dir = RepoRoot()
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go %v: %v\n%s", args, err, b)
-	}
-	return nil
+	return strings.Split(s[:i], "\n")
 }
 
 // RaiseFileLimit raises this process's soft limit on open files to at
