@@ -67,6 +67,7 @@ type Directory struct {
 	failing  atomic.Bool // the last store call failed: say so once
 	mu       sync.Mutex  // orders the failing/recovered lines
 	lastFail time.Time   // the latest failure, under mu
+	checking bool        // a recovery check is due, under mu
 }
 
 // New returns the Directory over store. The caller keeps ownership of the
@@ -270,15 +271,7 @@ func (d *Directory) Search(ctx context.Context, user, words string) ([]wire.Sear
 func (d *Directory) result(op wire.Op, err error) error {
 	if err == nil {
 		if d.failing.Load() {
-			d.mu.Lock()
-			// A store that is going down (or coming back) answers some
-			// requests between failures: the outage ends only after
-			// recoverQuiet without a failure, so it is reported once.
-			if d.failing.Load() && time.Since(d.lastFail) >= recoverQuiet {
-				d.opts.Log.Info("directory: the store works again")
-				d.failing.Store(false)
-			}
-			d.mu.Unlock()
+			d.recovered()
 		}
 		return nil
 	}
@@ -290,6 +283,39 @@ func (d *Directory) result(op wire.Op, err error) error {
 	}
 	d.mu.Unlock()
 	return err
+}
+
+// recovered notes a success during an outage. A store that is going down
+// (or coming back) answers some requests between failures, so the outage
+// ends only once recoverQuiet has passed since the last failure with no
+// new one: at once when it has, else when it will have (a check is
+// armed), so the note comes even when no request follows.
+func (d *Directory) recovered() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.failing.Load() || d.checking {
+		return
+	}
+	if wait := recoverQuiet - time.Since(d.lastFail); wait > 0 {
+		d.checking = true
+		time.AfterFunc(wait, func() {
+			d.mu.Lock()
+			d.checking = false
+			// A failure since the success: the next success checks again.
+			if d.failing.Load() && time.Since(d.lastFail) >= recoverQuiet {
+				d.endOutageLocked()
+			}
+			d.mu.Unlock()
+		})
+		return
+	}
+	d.endOutageLocked()
+}
+
+// endOutageLocked reports the outage over; d.mu is held.
+func (d *Directory) endOutageLocked() {
+	d.opts.Log.Info("directory: the store works again")
+	d.failing.Store(false)
 }
 
 // recoverQuiet is how long a failing store must go without a failure

@@ -1,0 +1,58 @@
+package directory_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"p2p/internal/directory"
+	"p2p/internal/logging"
+	"p2p/internal/testenv"
+)
+
+// flakyStore fails every Register while down is set.
+type flakyStore struct {
+	directory.Store // the other methods are not called
+	down            atomic.Bool
+}
+
+func (s *flakyStore) Register(context.Context, string) (directory.Facts, error) {
+	if s.down.Load() {
+		return directory.Facts{}, errors.New("database down")
+	}
+	return directory.Facts{}, nil
+}
+
+// TestOutageReportedOnce: one warning when the store starts failing, and
+// one note when it works again, even when the success that ends the
+// outage comes right after a failure and no request follows it (the note
+// must not wait for more traffic).
+func TestOutageReportedOnce(t *testing.T) {
+	var out testenv.Buffer
+	st := &flakyStore{}
+	d := directory.New(st, directory.Options{Log: logging.New(&out, "server")})
+	ctx := context.Background()
+	for round := 1; round <= 2; round++ {
+		st.down.Store(true)
+		for range 3 {
+			if err := d.Register(ctx, "alice"); err == nil {
+				t.Fatal("register with the store down: no error")
+			}
+		}
+		st.down.Store(false)
+		if err := d.Register(ctx, "alice"); err != nil {
+			t.Fatalf("register with the store back: %v", err)
+		}
+		if !testenv.Poll(5*time.Second, func() bool {
+			return strings.Count(out.String(), "directory: the store works again\n") == round
+		}) {
+			t.Fatalf("round %d: no note that the store works again:\n%s", round, out.String())
+		}
+		if n := strings.Count(out.String(), "database down (requests get their last code"); n != round {
+			t.Fatalf("round %d: %d warnings, want %d:\n%s", round, n, round, out.String())
+		}
+	}
+}
