@@ -1,41 +1,21 @@
 package listen
 
 import (
-	"bytes"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"p2p/internal/logging"
+	"p2p/internal/testenv"
 )
-
-// lockedBuffer is a bytes.Buffer that the accept loop may write while the
-// test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedBuffer) lines() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return strings.Split(strings.TrimSuffix(w.b.String(), "\n"), "\n")
-}
 
 // TestWarningsThrottled floods the per-source cap: the warnings of one
 // kind come at most once a second, and the line that ends a quiet second
 // says how many were left out, so that every refusal is accounted for.
 func TestWarningsThrottled(t *testing.T) {
-	var out lockedBuffer
+	var out testenv.Buffer
 	_, addr := echoServer(t, Config{MaxPerSource: 1, Name: "test", Log: logging.New(&out, "")})
 	held := dialFrom(t, "127.0.0.2", addr)
 	held.Write([]byte("x")) // admitted; the handler waits for the '.'
@@ -49,7 +29,7 @@ func TestWarningsThrottled(t *testing.T) {
 		}
 	}
 	elapsed := time.Since(start)
-	first := out.lines()
+	first := out.Lines()
 	// One line a second at the most, the first at once.
 	if max := 1 + int(elapsed/time.Second); len(first) > max {
 		t.Fatalf("%d refusals in %v gave %d lines (at most %d):\n%s", burst, elapsed, len(first), max, strings.Join(first, "\n"))
@@ -58,7 +38,7 @@ func TestWarningsThrottled(t *testing.T) {
 	if err := refused("127.0.0.2", addr); err != nil {
 		t.Fatalf("refusal after a quiet second: %v", err)
 	}
-	all := out.lines()
+	all := out.Lines()
 	if len(all) != len(first)+1 {
 		t.Fatalf("after a quiet second, one more refusal gave %d lines, want 1:\n%s", len(all)-len(first), strings.Join(all, "\n"))
 	}
