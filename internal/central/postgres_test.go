@@ -115,6 +115,13 @@ func TestProcessDatabaseDown(t *testing.T) {
 	if got := string(send(t, p.addr, req(t, wire.Register, "alice"))); got != "0" {
 		t.Fatalf("register once the database is up: %q\n%s", got, p.Stderr.String())
 	}
+	// The outage ends recoverQuiet after the success: wait for its note,
+	// or a kill right now would continue the same outage.
+	if !testenv.Poll(5*time.Second, func() bool {
+		return strings.Contains(p.Stderr.String(), "directory: the store works again\n")
+	}) {
+		t.Fatalf("no note that the store works again:\n%s", p.Stderr.String())
+	}
 	pg.Kill()
 	if got := string(send(t, p.addr, req(t, wire.Register, "bob"))); got != "2" {
 		t.Errorf("register with the database killed: %q", got)
