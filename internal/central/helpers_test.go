@@ -137,19 +137,7 @@ func (ts *testServer) Close() error {
 // req builds the bytes of a request.
 func req(t testing.TB, op wire.Op, user string, extra ...string) []byte {
 	t.Helper()
-	r := wire.Request{Op: op, DateTime: testDateTime, Username: user}
-	switch op {
-	case wire.Connect:
-		r.Port = extra[0]
-	case wire.Publish:
-		r.Filename, r.Description = extra[0], extra[1]
-	case wire.Delete:
-		r.Filename = extra[0]
-	case wire.ListContent:
-		r.Remote = extra[0]
-	case wire.Search:
-		r.Words = extra[0]
-	}
+	r := testenv.Request(op, testDateTime, user, extra...)
 	b, err := wire.AppendRequest(nil, r)
 	if err != nil {
 		t.Fatal(err)

@@ -84,22 +84,9 @@ func do(t *testing.T, addr string, from string, op wire.Op, user string, extra .
 	return string(st.Byte()) + list
 }
 
-// request is the request op of user, with its operation's fields in
-// extra: the port (CONNECT), the file and its description (PUBLISH), the
-// file (DELETE) or the remote user (LIST_CONTENT).
+// request is testenv.Request at the e2e tests' datetime.
 func request(op wire.Op, user string, extra ...string) wire.Request {
-	r := wire.Request{Op: op, DateTime: "01/12/2026 20:00:00", Username: user}
-	switch op {
-	case wire.Connect:
-		r.Port = extra[0]
-	case wire.Publish:
-		r.Filename, r.Description = extra[0], extra[1]
-	case wire.Delete:
-		r.Filename = extra[0]
-	case wire.ListContent:
-		r.Remote = extra[0]
-	}
-	return r
+	return testenv.Request(op, "01/12/2026 20:00:00", user, extra...)
 }
 
 // try is do without failing the test: the error says there was no reply.
