@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"net"
 	"os/exec"
 	"regexp"
@@ -50,25 +49,19 @@ func binary(t *testing.T) string {
 func TestBadFlagsExit2WithUsage(t *testing.T) {
 	bin := binary(t)
 	for _, args := range [][]string{{"-p", "abc"}, {"-p", "70000"}, {"-bogus"}, {"stray"}} {
-		cmd := exec.Command(bin, args...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		err := cmd.Run()
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
-			t.Errorf("%v: err = %v, want exit status 2", args, err)
+		r := testenv.Run(t, bin, args...)
+		if r.Code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, r.Code)
 		}
-		if !strings.Contains(stderr.String(), "usage: rpc_server [-p <port>]") {
-			t.Errorf("%v: no usage line in %q", args, stderr.String())
+		if !strings.Contains(r.Stderr, "usage: rpc_server [-p <port>]") {
+			t.Errorf("%v: no usage line in %q", args, r.Stderr)
 		}
 	}
 }
 
 func TestHelpExits0WithUsage(t *testing.T) {
-	cmd := exec.Command(binary(t), "-h")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil || stdout.Len() != 0 || stderr.String() != usage+"\n" {
-		t.Errorf("-h: err %v, stdout %q, stderr %q; want exit 0 and the usage line", err, stdout.String(), stderr.String())
+	if r := testenv.Run(t, binary(t), "-h"); r.Code != 0 || r.Stdout != "" || r.Stderr != usage+"\n" {
+		t.Errorf("-h: exit %d, stdout %q, stderr %q; want exit 0 and the usage line", r.Code, r.Stdout, r.Stderr)
 	}
 }
 

@@ -1,7 +1,6 @@
 package central
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -19,16 +18,9 @@ func TestProcessUsageDB(t *testing.T) {
 		{"-p", "2000", "-db", "host=/tmp", "-sync=false"},
 		{"-p", "2000", "-db", "port=notanumber"},
 	} {
-		cmd := exec.Command(bin, args...)
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		code := -1
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
-		if code != 2 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "usage: server -p ") {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, stdout.String(), stderr.String())
+		r := testenv.Run(t, bin, args...)
+		if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, "usage: server -p ") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, r.Code, r.Stdout, r.Stderr)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,16 +27,9 @@ func TestProcessUsage(t *testing.T) {
 		{"-p", "2000", "-proxy", "::1"}, {"-p", "2000", "-proxy", "10.0.0.0/40"}, {"-p", "2000", "-proxy", "lb.example"},
 		{"-p", "2000", "-max-files", "-1"}, {"-p", "2000", "-max-files", "x"}, {"-p", "2000", "-reply-budget", "0"},
 	} {
-		cmd := exec.Command(bin, args...)
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		code := -1
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
-		if code != 2 || stdout.Len() != 0 || strings.Count(stderr.String(), "\n") != 1 || !strings.HasPrefix(stderr.String(), "usage: server -p ") {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, stdout.String(), stderr.String())
+		r := testenv.Run(t, bin, args...)
+		if r.Code != 2 || r.Stdout != "" || strings.Count(r.Stderr, "\n") != 1 || !strings.HasPrefix(r.Stderr, "usage: server -p ") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, r.Code, r.Stdout, r.Stderr)
 		}
 	}
 }
@@ -106,12 +98,9 @@ func TestProcessOneServerPerFolder(t *testing.T) {
 		{port, "address already in use"},
 		{fmt.Sprint(testenv.FreePort(t)), "in use by another server"},
 	} {
-		cmd := exec.Command(serverBinary(t), "-p", tc.port, "-d", dir)
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 || !strings.Contains(stderr.String(), tc.want) || stdout.Len() != 0 {
-			t.Errorf("second server on port %s: %v, stdout %q, stderr %q; want a failure saying %q", tc.port, err, stdout.String(), stderr.String(), tc.want)
+		r := testenv.Run(t, serverBinary(t), "-p", tc.port, "-d", dir)
+		if r.Code <= 0 || !strings.Contains(r.Stderr, tc.want) || r.Stdout != "" {
+			t.Errorf("second server on port %s: exit %d, stdout %q, stderr %q; want a failure saying %q", tc.port, r.Code, r.Stdout, r.Stderr, tc.want)
 		}
 		if _, err := os.Stat(leftover); err != nil {
 			t.Fatalf("second server on port %s touched the folder: %v", tc.port, err)

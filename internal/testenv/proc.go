@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -289,4 +291,32 @@ func (p *Proc) Stop(sig syscall.Signal, timeout time.Duration) error {
 func (p *Proc) Kill() {
 	p.Signal(syscall.SIGKILL)
 	<-p.done
+}
+
+// Result is how a command run by Run ended: its exit code (-1: killed by
+// a signal) and everything it wrote.
+type Result struct {
+	Code           int
+	Stdout, Stderr string
+}
+
+// Run runs bin with args to its end, at most a minute (then it is killed
+// and t fails), and returns how it ended. A command that cannot start
+// fails t.
+func Run(t testing.TB, bin string, args ...string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%s %q still ran after a minute; stderr %q", bin, args, stderr.String())
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("%s %q: %v", bin, args, err)
+	}
+	return Result{Code: cmd.ProcessState.ExitCode(), Stdout: stdout.String(), Stderr: stderr.String()}
 }
