@@ -31,7 +31,7 @@ func StartNull(addr string, listUsersReply []byte) (*NullServer, error) {
 	}
 	s := &NullServer{listUsers: listUsersReply, ln: ln}
 	s.wg.Add(1)
-	go s.serve()
+	go s.acceptLoop()
 	return s, nil
 }
 
@@ -47,7 +47,8 @@ func (s *NullServer) Close() error {
 
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
 
-func (s *NullServer) serve() {
+// acceptLoop accepts until Close, one goroutine per connection.
+func (s *NullServer) acceptLoop() {
 	defer s.wg.Done()
 	for {
 		c, err := s.ln.Accept()
@@ -55,11 +56,12 @@ func (s *NullServer) serve() {
 			return
 		}
 		s.wg.Add(1)
-		go s.handle(c)
+		go s.serveConn(c)
 	}
 }
 
-func (s *NullServer) handle(c net.Conn) {
+// serveConn answers one request and closes.
+func (s *NullServer) serveConn(c net.Conn) {
 	defer s.wg.Done()
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))

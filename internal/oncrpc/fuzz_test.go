@@ -73,7 +73,7 @@ func FuzzDecodeCall(f *testing.F) {
 			}
 			return append(res, args...), nil
 		}})
-		out, herr := s.handle(&CallInfo{Remote: &net.TCPAddr{}}, rec, nil)
+		out, herr := s.dispatch(&CallInfo{Remote: &net.TCPAddr{}}, rec, nil)
 		if herr != nil {
 			return
 		}

@@ -204,7 +204,7 @@ func (s *Server) ServeConn(c net.Conn) {
 			return
 		}
 		start := len(out)
-		out, err = s.handle(&info, rec, beginRecord(out))
+		out, err = s.dispatch(&info, rec, beginRecord(out))
 		if err != nil {
 			s.flush(c, out[:start], writeT, &info)
 			s.logf("oncrpc: %v: closing connection: %v", info.Remote, err)
@@ -257,11 +257,11 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// handle decodes one call record and appends the reply to out (which
+// dispatch decodes one call record and appends the reply to out (which
 // already holds the reply's record header). An error means the connection
 // must be closed (the record is not a call we can answer); out is then
 // returned unchanged.
-func (s *Server) handle(info *CallInfo, rec []byte, out []byte) ([]byte, error) {
+func (s *Server) dispatch(info *CallInfo, rec []byte, out []byte) ([]byte, error) {
 	h, args, err := DecodeCall(rec)
 	if err != nil {
 		if errors.Is(err, ErrNotCall) || len(rec) < 8 {
