@@ -153,11 +153,11 @@ func run(o options, stdout, stderr io.Writer) error {
 	if registered {
 		unregister(port, logger)
 	}
-	srv.Close()
+	closeErr := srv.Close()
 	if errors.Is(err, oncrpc.ErrServerClosed) {
 		err = nil
 	}
-	return err
+	return errors.Join(err, closeErr)
 }
 
 // pmapTimeout bounds each exchange with the local portmapper.

@@ -159,7 +159,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
-	srv.Close()
+	if err := srv.Close(); err != nil {
+		log.Error(fmt.Sprintf("closing the listener: %v", err))
+	}
 	return 0
 }
 

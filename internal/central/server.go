@@ -128,6 +128,7 @@ type Server struct {
 	console   *console
 	budget    *budget
 	once      sync.Once
+	closeErr  error // Close's, once
 }
 
 // Start listens, prints "s> init server <ip>:<port>" and serves in the
@@ -206,8 +207,8 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // connections still sending their request shutdownGrace to finish, waits
 // for every request read to be answered.
 func (s *Server) Close() error {
-	s.once.Do(func() { s.ln.Shutdown(context.Background()) })
-	return nil
+	s.once.Do(func() { s.closeErr = s.ln.Shutdown(context.Background()) })
+	return s.closeErr
 }
 
 // console writes whole lines, one Write each, one at a time.

@@ -243,7 +243,7 @@ func (l *Listener) Close() error {
 // waits for the handlers and returns ctx's error: with a ctx already
 // done, Shutdown aborts everything at once.
 func (l *Listener) Shutdown(ctx context.Context) error {
-	l.Close()
+	closeErr := l.Close()
 	cut := time.Now().Add(l.cfg.Grace)
 	l.cut.Store(&cut)
 	for _, c := range l.liveConns() {
@@ -257,7 +257,7 @@ func (l *Listener) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-all:
-		return nil
+		return closeErr
 	case <-ctx.Done():
 	}
 	for _, c := range l.liveConns() {

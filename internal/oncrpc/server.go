@@ -166,15 +166,21 @@ func (s *Server) Close() error {
 	s.listeners = nil
 	s.mu.Unlock()
 	var wg sync.WaitGroup
+	errs := make([]error, 0, len(ls))
+	var emu sync.Mutex
 	for l := range ls {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l.Shutdown(context.Background())
+			if err := l.Shutdown(context.Background()); err != nil {
+				emu.Lock()
+				errs = append(errs, err)
+				emu.Unlock()
+			}
 		}()
 	}
 	wg.Wait()
-	return nil
+	return errors.Join(errs...)
 }
 
 // ServeConn serves the calls of one connection until it ends, then closes
