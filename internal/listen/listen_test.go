@@ -15,6 +15,8 @@ import (
 	"time"
 
 	proxyproto "github.com/pires/go-proxyproto"
+
+	"p2p/internal/testenv"
 )
 
 // echoServer serves cfg on 127.0.0.1: each connection gets back its
@@ -36,6 +38,17 @@ func echoServer(t *testing.T, cfg Config) (*Listener, string) {
 	})
 	t.Cleanup(func() { l.Shutdown(context.Background()) })
 	return l, inner.Addr().String()
+}
+
+// waitSource waits until the listener counts n connections from src.
+func waitSource(t *testing.T, l *Listener, src string, n int) {
+	t.Helper()
+	key := netip.MustParseAddr(src)
+	testenv.Eventually(t, 5*time.Second, fmt.Sprintf("%d connections counted from %s", n, src), func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.sources[key] == n
+	})
 }
 
 // dialFrom connects from the local address src (any of 127.0.0.0/8).
@@ -81,14 +94,14 @@ func ask(t *testing.T, c net.Conn, msg string) string {
 }
 
 func TestPerSourceCap(t *testing.T) {
-	_, addr := echoServer(t, Config{MaxPerSource: 3})
+	l, addr := echoServer(t, Config{MaxPerSource: 3})
 	var held []net.Conn
 	for range 3 {
 		c := dialFrom(t, "127.0.0.2", addr)
 		c.Write([]byte("x")) // admitted, then the handler waits for more
 		held = append(held, c)
 	}
-	time.Sleep(100 * time.Millisecond) // all three admitted
+	waitSource(t, l, "127.0.0.2", 3)
 	if err := refused("127.0.0.2", addr); err != nil {
 		t.Fatalf("a fourth connection from 127.0.0.2: %v", err)
 	}
@@ -97,17 +110,17 @@ func TestPerSourceCap(t *testing.T) {
 	}
 	// A place freed is a place to take.
 	held[0].Close()
-	time.Sleep(100 * time.Millisecond)
+	waitSource(t, l, "127.0.0.2", 2)
 	if got := ask(t, dialFrom(t, "127.0.0.2", addr), "again."); got != "127.0.0.2 again." {
 		t.Fatalf("after one closed: %q", got)
 	}
 }
 
 func TestGlobalCapWaitsInBacklog(t *testing.T) {
-	_, addr := echoServer(t, Config{MaxConns: 2})
+	l, addr := echoServer(t, Config{MaxConns: 2})
 	// Two connections still waiting for their first bytes hold both places.
 	a, _ := dialFrom(t, "127.0.0.2", addr), dialFrom(t, "127.0.0.3", addr)
-	time.Sleep(100 * time.Millisecond)
+	testenv.Eventually(t, 5*time.Second, "both places taken", func() bool { return len(l.slots) == 2 })
 	third := dialFrom(t, "127.0.0.4", addr)
 	third.Write([]byte("third."))
 	third.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
@@ -131,7 +144,7 @@ func TestFirstByteTimeout(t *testing.T) {
 	// longer, deadline.
 	slow := dialFrom(t, "127.0.0.2", addr)
 	slow.Write([]byte("a"))
-	time.Sleep(400 * time.Millisecond)
+	time.Sleep(400 * time.Millisecond) // not polling: past FirstByteTimeout, which no longer applies
 	if got := ask(t, slow, "b."); got != "127.0.0.2 ab." {
 		t.Fatalf("connection that sent its first byte in time: %q", got)
 	}
@@ -139,7 +152,7 @@ func TestFirstByteTimeout(t *testing.T) {
 
 func TestProxyHeader(t *testing.T) {
 	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.5/32")}
-	_, addr := echoServer(t, Config{TrustedProxies: trusted, MaxPerSource: 1, FirstByteTimeout: 500 * time.Millisecond})
+	l, addr := echoServer(t, Config{TrustedProxies: trusted, MaxPerSource: 1, FirstByteTimeout: 500 * time.Millisecond})
 	header := func(v byte, src string) string {
 		h := proxyproto.HeaderProxyFromAddrs(v, &net.TCPAddr{IP: net.ParseIP(src), Port: 40000}, &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 8888})
 		h.Command = proxyproto.PROXY
@@ -179,7 +192,7 @@ func TestProxyHeader(t *testing.T) {
 	// balancer: a second connection of 10.9.9.9 is refused, 10.9.9.8 is not.
 	first := dialFrom(t, "127.0.0.5", addr)
 	first.Write([]byte(header(2, "10.9.9.9") + "x"))
-	time.Sleep(100 * time.Millisecond)
+	waitSource(t, l, "10.9.9.9", 1)
 	if got := ask(t, dialFrom(t, "127.0.0.5", addr), header(2, "10.9.9.9")+"y."); got != "" {
 		t.Errorf("second connection of one client through the balancer: %q", got)
 	}
@@ -218,7 +231,7 @@ func TestShutdownGrace(t *testing.T) {
 	start := time.Now()
 	done := make(chan struct{})
 	go func() { l.Shutdown(context.Background()); close(done) }()
-	time.Sleep(100 * time.Millisecond)
+	testenv.Eventually(t, 5*time.Second, "Shutdown to begin", func() bool { return l.cut.Load() != nil })
 	// Within the grace the connection is still served.
 	c.Write([]byte("b"))
 	if _, err := c.Read(make([]byte, 1)); err != nil {
@@ -248,13 +261,15 @@ func TestShutdownAbort(t *testing.T) {
 	l := New(inner, Config{Grace: time.Hour})
 	var wg sync.WaitGroup
 	wg.Add(1)
+	serving := make(chan struct{})
 	go l.Serve(func(c net.Conn) {
 		defer wg.Done()
+		close(serving)
 		io.Copy(io.Discard, c)
 	})
 	c := dialFrom(t, "127.0.0.1", inner.Addr().String())
 	c.Write([]byte("a"))
-	time.Sleep(100 * time.Millisecond)
+	<-serving
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := l.Shutdown(ctx); !errors.Is(err, context.Canceled) {

@@ -16,10 +16,10 @@ import (
 // says how many were left out, so that every refusal is accounted for.
 func TestWarningsThrottled(t *testing.T) {
 	var out testenv.Buffer
-	_, addr := echoServer(t, Config{MaxPerSource: 1, Name: "test", Log: logging.New(&out, "")})
+	l, addr := echoServer(t, Config{MaxPerSource: 1, Name: "test", Log: logging.New(&out, "")})
 	held := dialFrom(t, "127.0.0.2", addr)
 	held.Write([]byte("x")) // admitted; the handler waits for the '.'
-	time.Sleep(100 * time.Millisecond)
+	waitSource(t, l, "127.0.0.2", 1)
 
 	const burst = 20
 	start := time.Now()
@@ -34,7 +34,7 @@ func TestWarningsThrottled(t *testing.T) {
 	if max := 1 + int(elapsed/time.Second); len(first) > max {
 		t.Fatalf("%d refusals in %v gave %d lines (at most %d):\n%s", burst, elapsed, len(first), max, strings.Join(first, "\n"))
 	}
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(1100 * time.Millisecond) // not polling: a quiet second, the throttle's period
 	if err := refused("127.0.0.2", addr); err != nil {
 		t.Fatalf("refusal after a quiet second: %v", err)
 	}
