@@ -107,13 +107,21 @@ func TestProcessDatabaseDown(t *testing.T) {
 	if got := string(send(t, p.addr, req(t, wire.Register, "alice"))); got != "0" {
 		t.Fatalf("register once the database is up: %q\n%s", got, p.Stderr.String())
 	}
-	// The outage ends recoverQuiet after the success: wait for its note,
-	// or a kill right now would continue the same outage.
-	if !testenv.Poll(5*time.Second, func() bool {
-		return strings.Contains(p.Stderr.String(), "directory: the store works again\n")
-	}) {
-		t.Fatalf("no note that the store works again:\n%s", p.Stderr.String())
+	// A success ends the outage once the failures have stopped for a
+	// moment (recoverQuiet): requests go on until its note, or a kill
+	// right now would continue the same outage.
+	recovered := func(n int) {
+		t.Helper()
+		if !testenv.Poll(10*time.Second, func() bool {
+			if got := string(send(t, p.addr, req(t, wire.Register, "alice"))); got != "1" {
+				t.Fatalf("alice with the database up: %q", got)
+			}
+			return strings.Count(p.Stderr.String(), "directory: the store works again\n") >= n
+		}) {
+			t.Fatalf("no note that the store works again:\n%s", p.Stderr.String())
+		}
 	}
+	recovered(1)
 	pg.Kill()
 	if got := string(send(t, p.addr, req(t, wire.Register, "bob"))); got != "2" {
 		t.Errorf("register with the database killed: %q", got)
@@ -124,13 +132,8 @@ func TestProcessDatabaseDown(t *testing.T) {
 	if got := string(send(t, p.addr, req(t, wire.Register, "alice"))); got != "1" {
 		t.Errorf("alice after the crash: %q", got)
 	}
-	// The notes come through the child's stderr pipe, which may lag the
-	// reply: wait for the second recovery note before counting.
-	var warn string
-	testenv.Poll(5*time.Second, func() bool {
-		warn = p.Stderr.String()
-		return strings.Count(warn, "directory: the store works again\n") >= 2
-	})
+	recovered(2)
+	warn := p.Stderr.String()
 	if n := strings.Count(warn, "requests get their last code until the store works again"); n != 2 {
 		t.Errorf("%d outage warnings, want 2 (one per outage):\n%s", n, warn)
 	}

@@ -67,7 +67,6 @@ type Directory struct {
 	failing  atomic.Bool // the last store call failed: say so once
 	mu       sync.Mutex  // orders the failing/recovered lines
 	lastFail time.Time   // the latest failure, under mu
-	checking bool        // a recovery check is due, under mu
 }
 
 // New returns the Directory over store. The caller keeps ownership of the
@@ -286,30 +285,16 @@ func (d *Directory) result(op wire.Op, err error) error {
 }
 
 // recovered notes a success during an outage. A store that is going down
-// (or coming back) answers some requests between failures, so the outage
-// ends only once recoverQuiet has passed since the last failure with no
-// new one: at once when it has, else when it will have (a check is
-// armed), so the note comes even when no request follows.
+// (or coming back) answers some requests between failures, so only a
+// success recoverQuiet or more after the last failure ends the outage: a
+// request in flight when the database died does not. (No timer stands in
+// for that success: without a request, nothing shows the store works.)
 func (d *Directory) recovered() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.failing.Load() || d.checking {
-		return
+	if d.failing.Load() && time.Since(d.lastFail) >= recoverQuiet {
+		d.endOutageLocked()
 	}
-	if wait := recoverQuiet - time.Since(d.lastFail); wait > 0 {
-		d.checking = true
-		time.AfterFunc(wait, func() {
-			d.mu.Lock()
-			d.checking = false
-			// A failure since the success: the next success checks again.
-			if d.failing.Load() && time.Since(d.lastFail) >= recoverQuiet {
-				d.endOutageLocked()
-			}
-			d.mu.Unlock()
-		})
-		return
-	}
-	d.endOutageLocked()
 }
 
 // endOutageLocked reports the outage over; d.mu is held.
