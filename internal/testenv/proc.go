@@ -244,17 +244,17 @@ func (p *Proc) WaitListening(timeout time.Duration, addr string) {
 	})
 }
 
-// Signal sends sig to the process (to its group with Setpgid); one that
-// has exited is left alone.
+// Signal sends sig to the process; with Setpgid to its whole group, also
+// once the process itself has exited, as a script's children may outlive
+// it. A process without a group of its own that has exited is left alone.
 func (p *Proc) Signal(sig syscall.Signal) {
-	if p.Exited() {
+	if p.Cmd.SysProcAttr.Setpgid {
+		syscall.Kill(-p.Pid(), sig) // ESRCH once the whole group is gone
 		return
 	}
-	pid := p.Pid()
-	if p.Cmd.SysProcAttr.Setpgid {
-		pid = -pid
-	}
-	syscall.Kill(pid, sig)
+	// Not syscall.Kill: once Wait has reaped the process its pid may be
+	// another's; Process.Signal then fails instead.
+	p.Cmd.Process.Signal(sig)
 }
 
 // Wait waits up to timeout for the process to exit and returns what
@@ -287,7 +287,8 @@ func (p *Proc) Stop(sig syscall.Signal, timeout time.Duration) error {
 	}
 }
 
-// Kill sends SIGKILL and waits for the process to be gone.
+// Kill sends SIGKILL, as Signal does (with Setpgid to what is left of its
+// group), and waits for the process to be gone.
 func (p *Proc) Kill() {
 	p.Signal(syscall.SIGKILL)
 	<-p.done
