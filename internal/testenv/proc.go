@@ -118,7 +118,10 @@ type Proc struct {
 // collected in p.Stdout and p.Stderr (and copied to cmd.Stdout and
 // cmd.Stderr too when the caller set them). A stream the caller set to a
 // file (os.DevNull for a benchmark's millions of lines, os.Stderr) goes
-// there directly and is not collected. The process gets SIGKILL when
+// there directly and is not collected; a test that reads a stream as it
+// comes passes the write end of an os.Pipe so, not cmd.StdoutPipe, which
+// the Wait Start begins at once would close when the process exits,
+// whatever is still unread. The process gets SIGKILL when
 // the test binary dies (so a test killed by its timeout leaves no daemon
 // behind) and when t ends, if it still runs. With Setpgid, signals go to
 // its whole process group.
