@@ -86,7 +86,7 @@ func Main(m *testing.M, after ...func()) {
 	for _, f := range after {
 		f()
 	}
-	StopPostgres()
+	stopPostgres()
 	built.mu.Lock()
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
