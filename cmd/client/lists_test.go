@@ -68,9 +68,17 @@ func runListClient(t *testing.T, bin, server, dir, line string) ([]string, int) 
 	cmd := exec.Command(bin, "-s", host, "-p", port, "-w", ws.URL+"/", "-l", "127.0.0.1:0")
 	cmd.Dir = dir
 	// Read as it comes, not kept in p.Stdout: a list may be a million
-	// lines.
-	stdout, _ := cmd.StdoutPipe()
+	// lines. An os.Pipe, not StdoutPipe: Start waits for the process at
+	// once, and Wait would close a StdoutPipe under the reader as soon as
+	// the client exits.
+	stdout, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdout.Close()
+	cmd.Stdout = w
 	p := testenv.Start(t, cmd)
+	w.Close() // the client holds its own copy
 	// "REGISTER end" after the list: its "REGISTER OK" marks the end of
 	// the list's lines (which all start with a datetime or a tab).
 	fmt.Fprintf(p.Stdin, "REGISTER big\n%s\nREGISTER end\n", line)

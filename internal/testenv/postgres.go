@@ -327,9 +327,10 @@ var shared struct {
 // cluster this test binary shares (started on first use: about a second;
 // a database takes a few tens of milliseconds). Without PostgreSQL or the
 // postgres account, t is skipped loudly (failed under CI) through
-// Unavailable. A test binary that uses it should call StopPostgres from
-// TestMain once its tests have run; without that, the postmaster still
-// ends with the binary (Pdeathsig) and the next binary removes its folder.
+// Unavailable. A test binary that uses it runs its tests through Main,
+// which stops the cluster once they have run; without that, the
+// postmaster still ends with the binary (Pdeathsig) and the next binary
+// removes its folder.
 func Postgres(t testing.TB) string {
 	t.Helper()
 	shared.mu.Lock()
@@ -352,9 +353,9 @@ func Postgres(t testing.TB) string {
 	return c.CreateDatabase(t)
 }
 
-// StopPostgres stops and removes the cluster Postgres started, if any.
-// Call it from TestMain after m.Run.
-func StopPostgres() {
+// stopPostgres stops and removes the cluster Postgres started, if any;
+// Main calls it after the tests.
+func stopPostgres() {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if shared.c != nil {

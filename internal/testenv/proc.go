@@ -86,7 +86,7 @@ func Main(m *testing.M, after ...func()) {
 	for _, f := range after {
 		f()
 	}
-	StopPostgres()
+	stopPostgres()
 	built.mu.Lock()
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
@@ -118,7 +118,10 @@ type Proc struct {
 // collected in p.Stdout and p.Stderr (and copied to cmd.Stdout and
 // cmd.Stderr too when the caller set them). A stream the caller set to a
 // file (os.DevNull for a benchmark's millions of lines, os.Stderr) goes
-// there directly and is not collected. The process gets SIGKILL when
+// there directly and is not collected; a test that reads a stream as it
+// comes passes the write end of an os.Pipe so, not cmd.StdoutPipe, which
+// the Wait Start begins at once would close when the process exits,
+// whatever is still unread. The process gets SIGKILL when
 // the test binary dies (so a test killed by its timeout leaves no daemon
 // behind) and when t ends, if it still runs. With Setpgid, signals go to
 // its whole process group.
@@ -244,17 +247,17 @@ func (p *Proc) WaitListening(timeout time.Duration, addr string) {
 	})
 }
 
-// Signal sends sig to the process (to its group with Setpgid); one that
-// has exited is left alone.
+// Signal sends sig to the process; with Setpgid to its whole group, also
+// once the process itself has exited, as a script's children may outlive
+// it. A process without a group of its own that has exited is left alone.
 func (p *Proc) Signal(sig syscall.Signal) {
-	if p.Exited() {
+	if p.Cmd.SysProcAttr.Setpgid {
+		syscall.Kill(-p.Pid(), sig) // ESRCH once the whole group is gone
 		return
 	}
-	pid := p.Pid()
-	if p.Cmd.SysProcAttr.Setpgid {
-		pid = -pid
-	}
-	syscall.Kill(pid, sig)
+	// Not syscall.Kill: once Wait has reaped the process its pid may be
+	// another's; Process.Signal then fails instead.
+	p.Cmd.Process.Signal(sig)
 }
 
 // Wait waits up to timeout for the process to exit and returns what
@@ -287,7 +290,8 @@ func (p *Proc) Stop(sig syscall.Signal, timeout time.Duration) error {
 	}
 }
 
-// Kill sends SIGKILL and waits for the process to be gone.
+// Kill sends SIGKILL, as Signal does (with Setpgid to what is left of its
+// group), and waits for the process to be gone.
 func (p *Proc) Kill() {
 	p.Signal(syscall.SIGKILL)
 	<-p.done
@@ -308,6 +312,8 @@ func Run(t testing.TB, bin string, args ...string) Result {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
+	// A child left holding its output must not keep Run past the minute.
+	cmd.WaitDelay = 10 * time.Second
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
