@@ -3,7 +3,7 @@
 // line has the same form, whichever package wrote it:
 //
 //	server: directory: the store works again
-//	rpc_server: oncrpc: 10.0.0.7:51234: closing connection: record too long size=70000
+//	rpc_server: oncrpc: 10.0.0.7:51234: closing connection: oncrpc: message is not a call (msg_type 1)
 //
 // The program's name, then the message, then " key=value" for each
 // attribute. There is no time (a supervisor or journald adds it) and no
