@@ -205,7 +205,8 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Close shuts the server down gracefully: it stops accepting, gives the
 // connections still sending their request shutdownGrace to finish, waits
-// for every request read to be answered.
+// for every request read to be answered. It returns the listener's close
+// error, the same one to every call.
 func (s *Server) Close() error {
 	s.once.Do(func() { s.closeErr = s.ln.Shutdown(context.Background()) })
 	return s.closeErr

@@ -241,7 +241,8 @@ func (l *Listener) Close() error {
 // and waits until every connection is closed and every Serve handler has
 // returned. When ctx ends first, it closes the connections still open,
 // waits for the handlers and returns ctx's error: with a ctx already
-// done, Shutdown aborts everything at once.
+// done, Shutdown aborts everything at once. Otherwise it returns the
+// underlying listener's close error (nil when Close had already run).
 func (l *Listener) Shutdown(ctx context.Context) error {
 	closeErr := l.Close()
 	cut := time.Now().Add(l.cfg.Grace)

@@ -3,7 +3,7 @@
 // line has the same form, whichever package wrote it:
 //
 //	server: directory: the store works again
-//	rpc_server: oncrpc: 10.0.0.7:51234: closing connection: record too long size=70000
+//	rpc_server: oncrpc: 10.0.0.7:51234: closing connection: oncrpc: message is not a call (msg_type 1)
 //
 // The program's name, then the message, then " key=value" for each
 // attribute. There is no time (a supervisor or journald adds it) and no
@@ -20,6 +20,7 @@ package logging
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -133,8 +134,15 @@ func appendAttr(b []byte, group string, a slog.Attr) []byte {
 }
 
 // valueString is the text of a value: a time in RFC 3339, an error its
-// message, anything else as slog prints it.
-func valueString(v slog.Value) string {
+// message, anything else as slog prints it. A String or Error method that
+// panics (a nil pointer in an interface) gives "!PANIC: ..." instead, as
+// in slog's own handlers: a warning must not bring the program down.
+func valueString(v slog.Value) (s string) {
+	defer func() {
+		if r := recover(); r != nil {
+			s = fmt.Sprintf("!PANIC: %v", r)
+		}
+	}()
 	switch v.Kind() {
 	case slog.KindTime:
 		return v.Time().Format(time.RFC3339Nano)

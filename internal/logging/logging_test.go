@@ -157,3 +157,19 @@ func tokens(s string) []string {
 	}
 	return append(out, cur.String())
 }
+
+// nilErr is an error whose Error panics on a nil receiver.
+type nilErr struct{ msg string }
+
+func (e *nilErr) Error() string { return e.msg }
+
+// TestPanickingValue: a value whose Error panics is shown as a panic, and
+// the line is still written.
+func TestPanickingValue(t *testing.T) {
+	var buf bytes.Buffer
+	var err error = (*nilErr)(nil)
+	New(&buf, "p").Warn("m", "err", err)
+	if got := buf.String(); !strings.HasPrefix(got, `p: m err="!PANIC: `) || !strings.HasSuffix(got, "\n") {
+		t.Errorf("got %q", got)
+	}
+}

@@ -158,7 +158,8 @@ func (s *Server) isClosed() bool {
 // Close stops the listeners, lets each connection finish sending the call
 // it is sending (listen.DefaultGrace) and answers it, then waits for the
 // connection goroutines to end. The listeners of Serve are closed, but
-// not connections given to ServeConn directly.
+// not connections given to ServeConn directly. It returns the listeners'
+// close errors, joined.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
