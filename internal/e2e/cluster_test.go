@@ -508,5 +508,7 @@ func TestMakeCluster(t *testing.T) {
 	again.command("REGISTER alice", "USERNAME IN USE")
 	again.command("CONNECT alice", "CONNECT OK")
 	again.send("QUIT")
-	again.Wait(60 * time.Second)
+	if err := again.Wait(60 * time.Second); err != nil {
+		t.Errorf("second make cluster exited with %v; stderr: %s", err, again.Stderr.String())
+	}
 }
