@@ -40,11 +40,13 @@ type Facts struct {
 // once: a crash after it loses nothing). A non-nil error means the store
 // could not decide or could not make the change durable, and then the
 // change did not happen: no state a later reader sees holds any part of it.
-// The one exception is an error wrapping ErrOutcomeUnknown: the store
-// cannot tell whether the change happened (a write whose undo failed too,
-// a connection to a database lost during a commit), and the request gets
-// no reply. Facts describe the state
-// before the change. Lists are in the orders of §2 and must not be
+// There are two exceptions. An error wrapping ErrOutcomeUnknown: the
+// store cannot tell whether the change happened (a CSV write whose undo
+// failed too), and the request gets no reply. And a connection to a
+// database lost during a commit: the outcome is then unknown too, but the
+// error is a plain one and the request gets its last code, as §4 asks of
+// an unreachable database (see pgstore). Facts describe the state before
+// the change. Lists are in the orders of §2 and must not be
 // modified by the caller: a store may share them between callers.
 //
 // Names reach a store already checked (SafeName, ValidValue, ValidIP);
@@ -108,9 +110,9 @@ var (
 	// ErrInvalid is a field no request may carry (§1, §4): the last code.
 	ErrInvalid = errors.New("invalid field")
 	// ErrOutcomeUnknown is wrapped by a store's error when it cannot tell
-	// whether a change happened: it may be on disk, or in a database,
+	// whether a change happened: it may be on disk,
 	// although the store could not confirm it (a write failed and its
-	// undo failed too; a connection lost during a commit). Such a request
+	// undo failed too; pgstore does not use it, see Store). Such a request
 	// must get no reply at all: not its last code, which would promise
 	// the change is not there, nor OK. It is not a refusal; OutcomeOf
 	// gives wire.Failed, for callers that must show something.

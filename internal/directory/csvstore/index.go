@@ -37,6 +37,7 @@ type index struct {
 	seq    uint32            // the last connection number given
 	ents   []entry           // by entry number
 	free   []uint32          // entry numbers to reuse
+	sink   byte              // keeps touch's loads from being optimized away
 }
 
 // owner is a connected user's numbering.
@@ -213,7 +214,7 @@ func (x *index) search(words []string, limit int) []wire.SearchRecord {
 	others := slices.Delete(slices.Clone(words), rarest, rarest+1)
 	recs := make([]wire.SearchRecord, 0, min(limit, x.words[words[rarest]].n))
 	for _, c := range x.words[words[rarest]].chunks {
-		touch(x.ents, c.ids)
+		x.sink ^= touch(x.ents, c.ids)
 		for _, id := range c.ids {
 			e := x.ents[id]
 			if !directory.Holds(others, e.file.key, e.file.val) {
@@ -318,16 +319,14 @@ func (x *index) find(p *postings, n *node[string], lo, hi uint64) (uint32, bool)
 	return 0, false
 }
 
-// sink keeps touch's loads from being optimized away (written under the
-// store's lock, as every search runs).
-var sink byte
-
 // touch reads the first byte of every candidate's filename and
 // description before any is checked. The candidates lie scattered in
 // memory, so each check used to wait for its own cache misses in turn;
 // loads that do not depend on one another are in flight together (26.6
-// µs a search before, 9.3 after, in-process at 1,000,000 files).
-func touch(ents []entry, ids []uint32) {
+// µs a search before, 9.3 after, in-process at 1,000,000 files). It
+// returns the bytes' xor, for the caller to keep (index.sink: per store,
+// under its lock, as two stores may search at once).
+func touch(ents []entry, ids []uint32) byte {
 	var b byte
 	for _, id := range ids {
 		f := ents[id].file
@@ -338,5 +337,5 @@ func touch(ents []entry, ids []uint32) {
 			b ^= f.val[0]
 		}
 	}
-	sink ^= b
+	return b
 }
