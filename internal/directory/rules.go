@@ -293,14 +293,9 @@ func (d *Directory) recovered() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.failing.Load() && time.Since(d.lastFail) >= recoverQuiet {
-		d.endOutageLocked()
+		d.opts.Log.Info("directory: the store works again")
+		d.failing.Store(false)
 	}
-}
-
-// endOutageLocked reports the outage over; d.mu is held.
-func (d *Directory) endOutageLocked() {
-	d.opts.Log.Info("directory: the store works again")
-	d.failing.Store(false)
 }
 
 // recoverQuiet is how long a failing store must go without a failure
