@@ -10,10 +10,13 @@
 // touches the history file.
 //
 // The history file is -history's, else $P2P_HISTORY's, else
-// $XDG_STATE_HOME/p2p_history when XDG_STATE_HOME is set, else
-// ~/.p2p_history. An empty -history or P2P_HISTORY keeps no file. The end of input and SIGTERM act like QUIT, and so does
-// SIGINT from a pipe; in a terminal, Ctrl-C cancels the command running
-// (a download) and gives the prompt back.
+// $XDG_STATE_HOME/p2p_history when XDG_STATE_HOME is set (an absolute
+// path), else ~/.p2p_history. An empty -history or P2P_HISTORY keeps no
+// file.
+//
+// The end of input and SIGTERM act like QUIT, and so does SIGINT from a
+// pipe; in a terminal, Ctrl-C cancels the command running (a download)
+// and gives the prompt back.
 package main
 
 import (

@@ -20,10 +20,10 @@ type command struct {
 	run  func(s *Shell, ctx context.Context, args []string)
 }
 
-// commands, in the order HELP lists them.
 // quitCmd is the command that ends the client; it is never sent.
 const quitCmd wire.Op = "QUIT"
 
+// commands, in the order HELP lists them.
 var commands = []command{
 	{wire.Register, []string{"username"}, false, (*Shell).register},
 	{wire.Unregister, []string{"username"}, false, (*Shell).unregister},

@@ -23,7 +23,8 @@ const maxHistoryLine = 4096
 // line entered to it and reads it back at start: it is created readable by
 // its owner only (it holds the names one typed), and when it holds more
 // than limit lines, or lines longer than maxHistoryLine, it is rewritten
-// atomically with the last limit lines that are not. So the editor, which
+// atomically with the last limit lines that are not; a last line with no
+// newline (a crash mid-write, an edit by hand) is ended. So the editor, which
 // would rewrite it itself with the umask's permissions, never needs to,
 // and what it reads at start is bounded.
 func prepareHistory(path string, limit int) error {
@@ -36,7 +37,7 @@ func prepareHistory(path string, limit int) error {
 		return err // /dev/null, say: nothing to trim
 	}
 	keep := make([][]byte, 0, limit) // a ring of the last lines
-	next, total, dropped := 0, 0, false
+	next, total, dropped, unended := 0, 0, false, false
 	r := bufio.NewReaderSize(f, maxHistoryLine)
 	for {
 		line, err := r.ReadSlice('\n')
@@ -50,6 +51,7 @@ func prepareHistory(path string, limit int) error {
 		}
 		if len(line) > 0 {
 			total++
+			unended = line[len(line)-1] != '\n'
 			if l := bytes.TrimRight(line, "\r\n"); len(bytes.TrimSpace(l)) > 0 {
 				if len(keep) < limit {
 					keep = append(keep, bytes.Clone(l))
@@ -67,6 +69,13 @@ func prepareHistory(path string, limit int) error {
 		}
 	}
 	if total <= limit && !dropped {
+		if unended {
+			// The editor reads only ended lines and appends after
+			// the last byte: end the last line, or it would be
+			// lost and the next line typed glued to it.
+			_, err := f.Write([]byte{'\n'})
+			return err
+		}
 		return nil
 	}
 	dir, base := filepath.Split(path)

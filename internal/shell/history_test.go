@@ -27,6 +27,16 @@ func TestPrepareHistory(t *testing.T) {
 	if after, _ := os.Stat(path); !os.SameFile(before, after) {
 		t.Error("a history within the limit was rewritten")
 	}
+	// Within the limit but with a last line the editor could not read
+	// (no newline): ended, so that it is read and the next line the
+	// editor appends does not join it.
+	os.WriteFile(path, []byte("REGISTER a\nCONNECT a"), 0o600)
+	if err := prepareHistory(path, 5); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "REGISTER a\nCONNECT a\n" {
+		t.Errorf("history with an unended last line: %q", got)
+	}
 	// Over it: the last lines that are not empty nor too long stay.
 	var b strings.Builder
 	for i := range 12 {
