@@ -4,9 +4,9 @@
 // and hands the request to the RPC log of §6.
 //
 // The walk of one request: listen.Listener (accept, caps, first bytes,
-// PROXY header) → Server.handle (deadline, wire.ReadRequest, console
-// line) → Server.answer
-// (directory call, reply bytes) → write → OpLog.Log.
+// PROXY header) → Server.serveConn (deadline, wire.ReadRequest, console
+// line) → Server.answer (directory call, reply budget) → reply.writeTo →
+// OpLog.Log.
 package central
 
 import (
