@@ -143,9 +143,6 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.OpLog == nil {
 		cfg.OpLog = NopOpLogger{}
 	}
-	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = DefaultMaxConns
-	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = DefaultReadTimeout
 	}
