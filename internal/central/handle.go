@@ -94,7 +94,7 @@ func (s *Server) answer(req wire.Request, ip string) reply {
 		var recs []wire.UserRecord
 		if recs, err = d.ListUsers(ctx, req.Username); err == nil {
 			var r reply
-			if r, err = listReply(ctx, s, reply{list: usersList, users: recs}, recs, usersEncodable(recs), wire.UserRecordSize); err == nil {
+			if r, err = listReply(ctx, s, reply{list: usersList, users: recs}, recs, encodable(recs), wire.UserRecordSize); err == nil {
 				return r
 			}
 		}
@@ -102,7 +102,7 @@ func (s *Server) answer(req wire.Request, ip string) reply {
 		var recs []wire.FileRecord
 		if recs, err = d.ListContent(ctx, req.Username, req.Remote); err == nil {
 			var r reply
-			if r, err = listReply(ctx, s, reply{list: filesList, files: recs}, recs, filesEncodable(recs), wire.FileRecordSize); err == nil {
+			if r, err = listReply(ctx, s, reply{list: filesList, files: recs}, recs, encodable(recs), wire.FileRecordSize); err == nil {
 				return r
 			}
 		}
@@ -110,7 +110,7 @@ func (s *Server) answer(req wire.Request, ip string) reply {
 		var recs []wire.SearchRecord
 		if recs, err = d.Search(ctx, req.Username, req.Words); err == nil {
 			var r reply
-			if r, err = listReply(ctx, s, reply{list: matchesList, matches: recs}, recs, matchesEncodable(recs), wire.SearchRecordSize); err == nil {
+			if r, err = listReply(ctx, s, reply{list: matchesList, matches: recs}, recs, encodable(recs), wire.SearchRecordSize); err == nil {
 				return r
 			}
 		}

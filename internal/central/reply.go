@@ -3,7 +3,6 @@ package central
 import (
 	"bufio"
 	"context"
-	"strings"
 	"sync"
 
 	"p2p/internal/wire"
@@ -47,7 +46,7 @@ func (r *reply) writeTo(w *bufio.Writer) error {
 	var err error
 	switch r.list {
 	case usersList:
-		err = writeList(w, r.users, wire.UserRecordSize, wire.AppendUserRecord) // checked by usersEncodable
+		err = writeList(w, r.users, wire.UserRecordSize, wire.AppendUserRecord) // checked by encodable
 	case filesList:
 		err = writeList(w, r.files, wire.FileRecordSize, wire.AppendFileRecord)
 	case matchesList:
@@ -86,35 +85,12 @@ func flushIfFull(w *bufio.Writer, buf []byte) error {
 	return err
 }
 
-// fits reports whether v fits a fixed field of width bytes (§1).
-func fits(v string, width int) bool {
-	return len(v) < width && strings.IndexByte(v, 0) < 0
-}
-
-// usersEncodable, filesEncodable and matchesEncodable check a list before its '0' is sent:
-// a record that cannot be encoded gets the operation's last code instead,
-// as a reply built whole would.
-func usersEncodable(recs []wire.UserRecord) bool {
-	for _, u := range recs {
-		if !fits(u.Username, wire.NameSize) || !fits(u.IP, wire.IPSize) || !fits(u.Port, wire.PortSize) {
-			return false
-		}
-	}
-	return true
-}
-
-func matchesEncodable(recs []wire.SearchRecord) bool {
-	for _, m := range recs {
-		if !fits(m.Username, wire.NameSize) || !fits(m.Filename, wire.NameSize) || !fits(m.Description, wire.NameSize) {
-			return false
-		}
-	}
-	return true
-}
-
-func filesEncodable(recs []wire.FileRecord) bool {
-	for _, f := range recs {
-		if !fits(f.Filename, wire.NameSize) || !fits(f.Description, wire.NameSize) {
+// encodable checks a list before its '0' is sent: a record that cannot be
+// encoded gets the operation's last code instead, as a reply built whole
+// would.
+func encodable[T interface{ Encodable() bool }](recs []T) bool {
+	for _, r := range recs {
+		if !r.Encodable() {
 			return false
 		}
 	}

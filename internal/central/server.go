@@ -4,9 +4,9 @@
 // and hands the request to the RPC log of §6.
 //
 // The walk of one request: listen.Listener (accept, caps, first bytes,
-// PROXY header) → Server.handle (deadline, wire.ReadRequest, console
-// line) → Server.answer
-// (directory call, reply bytes) → write → OpLog.Log.
+// PROXY header) → Server.serveConn (deadline, wire.ReadRequest, console
+// line) → Server.answer (directory call, reply budget) → reply.writeTo →
+// OpLog.Log.
 package central
 
 import (
@@ -89,7 +89,7 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultMaxConns     = 1024
+	DefaultMaxConns     = listen.DefaultMaxConns
 	DefaultReadTimeout  = 5 * time.Second
 	DefaultWriteTimeout = 10 * time.Second
 	DefaultStoreTimeout = 5 * time.Second
@@ -105,7 +105,7 @@ const (
 
 // shutdownGrace is how long Close lets a connection finish sending its
 // request (a request already in the socket buffer is read at once).
-const shutdownGrace = 250 * time.Millisecond
+const shutdownGrace = listen.DefaultGrace
 
 // OpLogger receives one entry per request that parses (PROTOCOL.md §6).
 // Log must not block for long: it is called on the request's goroutine,
@@ -142,9 +142,6 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if cfg.OpLog == nil {
 		cfg.OpLog = NopOpLogger{}
-	}
-	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = DefaultMaxConns
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = DefaultReadTimeout

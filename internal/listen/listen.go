@@ -136,6 +136,9 @@ type Listener struct {
 	start    sync.Once
 	loopDone chan struct{} // closed when the accept loop has returned
 	stop     sync.Once
+	// handle is Serve's function, set before the accept loop starts (nil
+	// under Accept): the admitting goroutine runs it itself.
+	handle func(net.Conn)
 
 	// open counts the connections holding a slot, handlers the goroutines
 	// of Serve: Shutdown waits for both.
@@ -190,29 +193,50 @@ func (l *Listener) Accept() (net.Conn, error) {
 		return c, nil
 	case <-l.done:
 	}
-	return nil, &net.OpError{Op: "accept", Net: l.inner.Addr().Network(), Addr: l.inner.Addr(), Err: net.ErrClosed}
+	return nil, l.closedErr()
+}
+
+// closedErr is what Accept and Serve return once the Listener is closed.
+func (l *Listener) closedErr() error {
+	return &net.OpError{Op: "accept", Net: l.inner.Addr().Network(), Addr: l.inner.Addr(), Err: net.ErrClosed}
 }
 
 // Serve calls handle for every admitted connection, each in its own
 // goroutine, and closes the connection when handle returns. It returns
 // when the Listener is closed (always with an error wrapping
 // net.ErrClosed); Shutdown waits for the handlers.
+//
+// The goroutine that admitted a connection runs handle itself: no second
+// goroutine, no hand-over through Accept. A Listener already accepting
+// (Accept called first) serves through Accept instead.
 func (l *Listener) Serve(handle func(net.Conn)) error {
+	started := false
+	l.start.Do(func() {
+		l.handle = handle
+		started = true
+		go l.acceptLoop()
+	})
+	if started {
+		<-l.done
+		return l.closedErr()
+	}
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			return err
 		}
-		// Added while the connection still holds its slot, so before
-		// Shutdown's wait for the slots can end: the wait for the
-		// handlers that follows it sees this one.
 		l.handlers.Add(1)
-		go func() {
-			defer l.handlers.Done()
-			defer c.Close()
-			handle(c)
-		}()
+		go l.serveConn(c.(*Conn), handle)
 	}
+}
+
+// serveConn runs handle on c and closes c. The caller has added c to
+// l.handlers while c still held its slot, so before Shutdown's wait for
+// the slots could end: the wait for the handlers that follows it sees c.
+func (l *Listener) serveConn(c *Conn, handle func(net.Conn)) {
+	defer l.handlers.Done()
+	defer c.Close()
+	handle(c)
 }
 
 // Close stops accepting: it closes the underlying listener and the
@@ -411,10 +435,17 @@ func (l *Listener) admit(raw net.Conn, key netip.Addr, counted, trusted bool) {
 	}
 	c := &Conn{Conn: conn, l: l, key: key, counted: counted}
 	l.live[c] = struct{}{}
+	if l.handle != nil {
+		l.handlers.Add(1) // under l.mu, before Close (see serveConn)
+	}
 	l.mu.Unlock()
 	// The handler sets its own deadlines; until then there is none (or
 	// Shutdown's).
 	c.SetReadDeadline(time.Time{})
+	if l.handle != nil {
+		l.serveConn(c, l.handle)
+		return
+	}
 	select {
 	case l.ready <- c:
 	case <-l.done:

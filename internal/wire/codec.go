@@ -32,6 +32,12 @@ func AppendField(buf []byte, value string, width int) ([]byte, error) {
 	return append(buf, make([]byte, width-len(value))...), nil
 }
 
+// FieldFits reports whether AppendField can encode value in a field of
+// width bytes: shorter than width, no NUL.
+func FieldFits(value string, width int) bool {
+	return len(value) < width && strings.IndexByte(value, 0) < 0
+}
+
 // ParseField returns the value of a fixed field: the bytes up to the first
 // NUL. A field with no NUL is malformed.
 func ParseField(field []byte) (string, error) {

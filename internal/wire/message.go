@@ -153,6 +153,33 @@ var (
 	searchFields = []int{NameSize, NameSize, NameSize}
 )
 
+// Encodable reports whether every field of u fits its width, so that
+// AppendUserRecord cannot fail.
+func (u UserRecord) Encodable() bool {
+	return fieldsFit(userFields, u.Username, u.IP, u.Port)
+}
+
+// Encodable reports whether every field of f fits its width, so that
+// AppendFileRecord cannot fail.
+func (f FileRecord) Encodable() bool {
+	return fieldsFit(fileFields, f.Filename, f.Description)
+}
+
+// Encodable reports whether every field of r fits its width, so that
+// AppendSearchRecord cannot fail.
+func (r SearchRecord) Encodable() bool {
+	return fieldsFit(searchFields, r.Username, r.Filename, r.Description)
+}
+
+func fieldsFit(widths []int, values ...string) bool {
+	for i, v := range values {
+		if !FieldFits(v, widths[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 // AppendUserList appends a LIST_USERS success reply: '0', the count, then
 // every record's username, ip and port.
 func AppendUserList(buf []byte, users []UserRecord) ([]byte, error) {

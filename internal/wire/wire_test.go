@@ -241,3 +241,26 @@ func TestListRecordByRecord(t *testing.T) {
 		t.Errorf("huge count: %v", err)
 	}
 }
+
+// Encodable says yes exactly when the record's Append cannot fail.
+func TestEncodableMatchesAppend(t *testing.T) {
+	long := strings.Repeat("a", NameSize)
+	for _, v := range []string{"", "x", long[:NameSize-1], long, "a\x00b", "127.0.0.1", "65535", long[:IPSize], long[:PortSize]} {
+		u := UserRecord{Username: "u", IP: v, Port: "1"}
+		if _, err := AppendUserRecord(nil, u); u.Encodable() != (err == nil) {
+			t.Errorf("UserRecord IP %q: Encodable %v, Append error %v", v, u.Encodable(), err)
+		}
+		u = UserRecord{Username: "u", IP: "1", Port: v}
+		if _, err := AppendUserRecord(nil, u); u.Encodable() != (err == nil) {
+			t.Errorf("UserRecord Port %q: Encodable %v, Append error %v", v, u.Encodable(), err)
+		}
+		f := FileRecord{Filename: "f", Description: v}
+		if _, err := AppendFileRecord(nil, f); f.Encodable() != (err == nil) {
+			t.Errorf("FileRecord %q: Encodable %v, Append error %v", v, f.Encodable(), err)
+		}
+		s := SearchRecord{Username: v, Filename: "f", Description: "d"}
+		if _, err := AppendSearchRecord(nil, s); s.Encodable() != (err == nil) {
+			t.Errorf("SearchRecord %q: Encodable %v, Append error %v", v, s.Encodable(), err)
+		}
+	}
+}
