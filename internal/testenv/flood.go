@@ -161,10 +161,5 @@ func LimitFiles(t testing.TB, n uint64) {
 	if n > lim.Max {
 		t.Fatalf("LimitFiles(%d): the hard limit is %d", n, lim.Max)
 	}
-	old := lim
-	lim.Cur = n
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
+	setFileLimit(t, lim, n)
 }
