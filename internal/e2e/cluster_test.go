@@ -30,7 +30,6 @@ import (
 // cluster is a running scale-out directory.
 type cluster struct {
 	t       *testing.T
-	pg      *testenv.PGCluster // nil: the test binary's shared one
 	dsn     string
 	front   string   // HAProxy
 	addrs   []string // the servers, direct
@@ -42,7 +41,7 @@ type cluster struct {
 // from 127.0.0.1 only, and HAProxy in front of them.
 func startCluster(t *testing.T, pg *testenv.PGCluster) *cluster {
 	t.Helper()
-	c := &cluster{t: t, pg: pg, front: testenv.ListenAddr(t)}
+	c := &cluster{t: t, front: testenv.ListenAddr(t)}
 	if pg != nil {
 		c.dsn = pg.CreateDatabase(t)
 	} else {

@@ -113,8 +113,11 @@ func TestInteropCentralToCServer(t *testing.T) {
 // bound far below what waiting on the logger would cost — and when it is
 // back logging resumes, with one warning per outage.
 func TestCentralLogServerStoppedAndBack(t *testing.T) {
-	// A silent log server first: it accepts and never answers.
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	// A silent log server first: it accepts and never answers. Its port
+	// is a FreePort, outside the ephemeral range, so that no outgoing
+	// connection of a test running beside takes it (or holds it in
+	// TIME_WAIT) before the real log server binds it below.
+	silent, err := net.Listen("tcp", testenv.ListenAddr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,8 +187,10 @@ func TestCentralLogServerStoppedAndBack(t *testing.T) {
 // clients, the log server is killed and started again on the same port;
 // no request stalls or fails, and logging resumes.
 func TestCentralLoadWhileLogServerRestarts(t *testing.T) {
-	first := startGoServer(t)
-	port := first.port
+	// A FreePort, not -p 0: the second server binds it again (see
+	// TestCentralLogServerStoppedAndBack).
+	port := testenv.FreePort(t)
+	first := startGoServer(t, "-p", strconv.Itoa(port)) // the last -p wins
 	s := rpclog.NewSender(rpclog.SenderConfig{Host: "127.0.0.1", Port: port, Timeout: 2 * time.Second, Log: logging.New(&testenv.Buffer{}, "server")})
 	defer s.Close()
 	addr := startCentral(t, s)

@@ -1,12 +1,12 @@
 package testenv
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,37 +43,33 @@ func Flood(t testing.TB, src, addr string, n int, first []byte) int {
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s %d %x", floodEnv, src, addr, n, first))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	p := Start(t, cmd)
+	// Before the kill Start registered: the flooder exits at the end of
+	// its stdin, closing its connections; Start's cleanup kills it after
+	// 10 s.
 	t.Cleanup(func() {
-		stdin.Close() // the flooder exits at EOF, closing its connections
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
+		p.Stdin.Close()
 		select {
-		case <-done:
+		case <-p.done:
 		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
 		}
 	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	var opened int
-	if _, serr := fmt.Sscanf(line, "open %d\n", &opened); err != nil || serr != nil {
-		t.Fatalf("flooder: %q, %v; stderr: %s", line, err, stderr.String())
-	}
+	// As long as the dials may take: each of the flooder's goroutines
+	// dials n/floodDialers times, each bounded by floodDialTimeout.
+	wait := time.Duration(n/floodDialers+2) * floodDialTimeout
+	opened, _ := strconv.Atoi(p.Line(p.Stdout, wait, floodOpened)[1])
 	return opened
 }
+
+// floodOpened is the flooder's line once its dials are done.
+var floodOpened = regexp.MustCompile(`^open (\d+)$`)
+
+// The flooder dials from floodDialers goroutines, each dial bounded by
+// floodDialTimeout.
+const (
+	floodDialers     = 16
+	floodDialTimeout = 3 * time.Second
+)
 
 // flood is the child's side of Flood: it prints "open <k>" once its dials
 // are done, then holds the connections until its stdin ends.
@@ -98,7 +94,7 @@ func flood(spec string) int {
 		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 	}
 	d := net.Dialer{
-		Timeout:   3 * time.Second,
+		Timeout:   floodDialTimeout,
 		LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)},
 		Control: func(_, _ string, c syscall.RawConn) error {
 			const ipBindAddressNoPort = 24 // IP_BIND_ADDRESS_NO_PORT, Linux
@@ -121,7 +117,7 @@ func flood(spec string) int {
 	var conns []net.Conn
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range 16 {
+	for range floodDialers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -161,10 +157,5 @@ func LimitFiles(t testing.TB, n uint64) {
 	if n > lim.Max {
 		t.Fatalf("LimitFiles(%d): the hard limit is %d", n, lim.Max)
 	}
-	old := lim
-	lim.Cur = n
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
+	setFileLimit(t, lim, n)
 }

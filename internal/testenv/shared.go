@@ -60,6 +60,13 @@ func RaiseFileLimit(t testing.TB, n uint64) {
 	if lim.Max < n {
 		t.Fatalf("this test needs %d open files; the hard limit is %d (raise it: ulimit -Hn)", n, lim.Max)
 	}
+	setFileLimit(t, lim, n)
+}
+
+// setFileLimit sets the soft limit on open files, now lim, to n (at most
+// lim.Max) until t ends.
+func setFileLimit(t testing.TB, lim syscall.Rlimit, n uint64) {
+	t.Helper()
 	old := lim
 	lim.Cur = n
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
