@@ -10,7 +10,11 @@
 // They do so in chunks so that every chunk gets a fresh network deadline.
 package peer
 
-import "time"
+import (
+	"time"
+
+	"p2p/internal/listen"
+)
 
 // Defaults of the timeouts of Server and Download. A chunk must move within
 // IdleTimeout, so a stalled peer is given up on, while a slow but moving
@@ -30,8 +34,8 @@ const (
 	DefaultMaxConns     = 256
 	DefaultMaxPerSource = 16
 	// DefaultFirstByteTimeout: a downloader sends its request as soon as
-	// it has connected.
-	DefaultFirstByteTimeout = 2 * time.Second
+	// it has connected (listen's default, which it applies).
+	DefaultFirstByteTimeout = listen.DefaultFirstByteTimeout
 )
 
 // Bounds of the number of bytes moved between two deadline renewals (and

@@ -73,20 +73,14 @@ func Listen(addr string, files *Catalog, cfg ServerConfig) (*Server, error) {
 		Name:             "GET_FILE listener",
 		MaxConns:         orInt(cfg.MaxConns, DefaultMaxConns),
 		MaxPerSource:     orInt(cfg.MaxPerSource, DefaultMaxPerSource),
-		FirstByteTimeout: orDuration(cfg.FirstByteTimeout, DefaultFirstByteTimeout),
+		FirstByteTimeout: cfg.FirstByteTimeout, // listen's default when zero
 		Log:              cfg.Log,
 	})
 	go s.ln.Serve(s.serveConn)
 	return s, nil
 }
 
-func orDuration(v, def time.Duration) time.Duration {
-	if v <= 0 {
-		return def
-	}
-	return v
-}
-
+// orInt is v, or def when v is not positive.
 func orInt(v, def int) int {
 	if v <= 0 {
 		return def
