@@ -15,10 +15,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done; wait 2>/dev/null; }
 trap cleanup EXIT
 
-"$root/ws-server" -p "$WS_PORT" >"$work/ws-server.log" 2>&1 & pids+=($!)
-"$root/rpc_server" -p "$RPC_PORT" >"$work/rpc_server.log" 2>&1 & pids+=($!)
-wait_port 127.0.0.1 "$WS_PORT" ws-server "$work/ws-server.log" || exit 1
-wait_port 127.0.0.1 "$RPC_PORT" rpc_server "$work/rpc_server.log" || exit 1
+start_services "$work" "$root" || exit 1
 (cd "$work/server" && LOG_RPC_IP=127.0.0.1 LOG_RPC_PORT=$RPC_PORT exec "$root/server" -p "$PORT") \
   >"$work/server.log" 2>&1 & pids+=($!)
 wait_port 127.0.0.1 "$PORT" server "$work/server.log" || exit 1

@@ -20,12 +20,14 @@ port_free() {
   fi
 }
 
-# start_services: start ws-server on WS_PORT and rpc_server on RPC_PORT in
-# the background (logs in logs/, their pids added to the caller's pids
+# start_services [LOGDIR [BINDIR]]: start ws-server on WS_PORT and
+# rpc_server on RPC_PORT in the background (logs in LOGDIR, default logs;
+# binaries from BINDIR, default .; their pids added to the caller's pids
 # array) and wait until both listen.
 start_services() {
-  ./ws-server -p "$WS_PORT" >logs/ws-server.log 2>&1 & pids+=($!)
-  ./rpc_server -p "$RPC_PORT" >logs/rpc_server.log 2>&1 & pids+=($!)
-  wait_port 127.0.0.1 "$WS_PORT" ws-server logs/ws-server.log &&
-    wait_port 127.0.0.1 "$RPC_PORT" rpc_server logs/rpc_server.log
+  local logs=${1:-logs} bin=${2:-.}
+  "$bin/ws-server" -p "$WS_PORT" >"$logs/ws-server.log" 2>&1 & pids+=($!)
+  "$bin/rpc_server" -p "$RPC_PORT" >"$logs/rpc_server.log" 2>&1 & pids+=($!)
+  wait_port 127.0.0.1 "$WS_PORT" ws-server "$logs/ws-server.log" &&
+    wait_port 127.0.0.1 "$RPC_PORT" rpc_server "$logs/rpc_server.log"
 }
